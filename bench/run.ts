@@ -1,0 +1,38 @@
+/**
+ * `npm run bench [-- --quick] [-- --json FILE] [-- --suite NAME]`: runs every
+ * suite, prints machine info and one table per suite, optionally writes JSON.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { formatSuite, machineInfo, runSuite, type BenchSuite, type SuiteResult } from './harness.js';
+import { simulatorSuite } from './suites/simulator.js';
+
+const SUITES: Record<string, () => BenchSuite> = {
+  simulator: simulatorSuite,
+};
+
+const program = new Command('bench')
+  .description('CALI benchmarks (tinybench): medians, spread and ratios to an in-run baseline')
+  .option('--quick', 'short runs (CI smoke); numbers are rough', false)
+  .option('--json <file>', 'also write the results as JSON')
+  .option('--suite <name...>', `only these suites: ${Object.keys(SUITES).join(', ')}`)
+  .parse();
+
+const options = program.opts<{ quick: boolean; json?: string; suite?: string[] }>();
+const names = options.suite ?? Object.keys(SUITES);
+for (const name of names) {
+  if (!SUITES[name]) program.error(`unknown suite "${name}"; known: ${Object.keys(SUITES).join(', ')}`);
+}
+
+const machine = machineInfo();
+console.log(`# CALI bench ${machine.date}\n\nnode ${machine.node} | ${machine.os} ${machine.arch} | ${machine.cpu} x${machine.cores} | ${machine.memoryGiB} GiB${options.quick ? ' | QUICK MODE' : ''}\n`);
+const results: SuiteResult[] = [];
+for (const name of names) {
+  const result = await runSuite(SUITES[name]!(), { quick: options.quick });
+  results.push(result);
+  console.log(`${formatSuite(result)}\n`);
+}
+if (options.json) {
+  await writeFile(options.json, `${JSON.stringify({ machine, quick: options.quick, results }, null, 2)}\n`);
+  console.log(`wrote ${options.json}`);
+}
