@@ -78,10 +78,10 @@ export function isShardEnd(lease: Pick<Lease, 'checkpoint'>): boolean {
 
 /** A new, unowned lease for a shard found by shard sync. */
 export function newLease(shard: {
-  shardId: string;
-  parentShardIds?: readonly string[];
-  startingHashKey?: string;
-  endingHashKey?: string;
+  readonly shardId: string;
+  readonly parentShardIds?: readonly string[];
+  readonly startingHashKey?: string | undefined;
+  readonly endingHashKey?: string | undefined;
 }, initialPosition: CheckpointSentinel): Lease {
   return {
     leaseKey: shard.shardId,
