@@ -1,0 +1,61 @@
+/**
+ * `cali run`'s configuration from the environment (12-factor), validated at
+ * start-up: every problem names the variable and the fix.
+ */
+import { CaliError } from '../errors.js';
+import { compileLeaseConfig, DEFAULT_FAILOVER_MS, type InitialPosition, type LeaseConfig } from '../lease/config.js';
+import { loadKinesisStreamEnv, optionalUrl, type Env, type KinesisStreamEnv } from './env.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+export interface RunConfig {
+  readonly logLevel: LogLevelName;
+  readonly stream: KinesisStreamEnv;
+  readonly appName: string;
+  readonly dynamoDbEndpoint: string | undefined;
+  readonly lease: LeaseConfig;
+}
+
+function configError(variable: string, message: string): CaliError {
+  return new CaliError('CALI_ERR_CONFIG', `${variable} ${message}`);
+}
+
+/** DynamoDB table names: 3-255 of [a-zA-Z0-9_.-]; the app name names the lease table. */
+const APP_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
+
+function parseInitialPosition(value: string | undefined): InitialPosition {
+  const raw = value?.trim();
+  if (!raw || raw === 'TRIM_HORIZON') return { type: 'TRIM_HORIZON' };
+  if (raw === 'LATEST') return { type: 'LATEST' };
+  const at = /^AT_TIMESTAMP:(.+)$/.exec(raw);
+  const timestampMs = at ? Date.parse(at[1]!) : Number.NaN;
+  if (Number.isFinite(timestampMs)) return { type: 'AT_TIMESTAMP', timestampMs };
+  throw configError('CALI_INITIAL_POSITION', `is "${raw}": use TRIM_HORIZON, LATEST or AT_TIMESTAMP:<ISO-8601 time>`);
+}
+
+function parseMs(env: Env, variable: string, fallback: number): number {
+  const raw = env[variable]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw configError(variable, `is "${raw}": set a whole number of milliseconds, e.g. ${fallback}`);
+  return value;
+}
+
+export function loadRunConfig(env: Env): RunConfig {
+  const stream = loadKinesisStreamEnv(env);
+  const appName = env.CALI_APP_NAME?.trim() || 'cali';
+  if (!APP_NAME.test(appName)) throw configError('CALI_APP_NAME', `is "${appName}": use 3-255 letters, digits, "_", "." or "-" (it names the DynamoDB lease table)`);
+  const workerId = env.CALI_WORKER_ID?.trim() || undefined;
+  const failoverMs = parseMs(env, 'CALI_FAILOVER_MS', DEFAULT_FAILOVER_MS);
+  let lease: LeaseConfig;
+  try {
+    lease = compileLeaseConfig({ workerId, failoverMs, initialPosition: parseInitialPosition(env.CALI_INITIAL_POSITION) });
+  } catch (error) {
+    if (error instanceof CaliError) throw error;
+    throw configError('CALI_FAILOVER_MS', String(error));
+  }
+  const logLevel = (env.CALI_LOG_LEVEL?.trim() || 'info') as LogLevelName;
+  if (!LOG_LEVELS.includes(logLevel)) throw configError('CALI_LOG_LEVEL', `is "${logLevel}": use one of ${LOG_LEVELS.join(', ')}`);
+  return { logLevel, stream, appName, dynamoDbEndpoint: optionalUrl(env, 'AWS_ENDPOINT_URL_DYNAMODB'), lease };
+}
