@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isCaliError } from '../errors.js';
 import { registerLocal } from './commands/local.js';
+import { registerRun } from './commands/run.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerStack } from './commands/stack.js';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerStack(program);
   registerSimulate(program);
   registerLocal(program);
+  registerRun(program);
   return program;
 }
 
