@@ -11,7 +11,7 @@ import type { LeaseConfig } from './config.js';
 import { errorText, LeaseEventBus } from './events.js';
 import { HeldLease } from './held-lease.js';
 import { isShardEnd, type Checkpoint, type Lease } from './lease.js';
-import type { LeaseStore } from './lease-store.js';
+import { LeaseStoreError, type LeaseStore } from './lease-store.js';
 import { planBalance } from './balancer.js';
 import type { ShardReaderFactory, ShardRecordProcessorFactory } from './record-processor.js';
 import { ShardConsumer, type ShardConsumerState } from './shard-consumer.js';
@@ -44,6 +44,9 @@ export interface CoordinatorStatus {
   readonly owners: Readonly<Record<string, string | null>>;
   readonly lastScanAgeMs: number | undefined;
 }
+
+/** About a minute of retries at start-up before a table that keeps failing is reported. */
+const START_ATTEMPTS = 15;
 
 interface Observation {
   counter: number;
@@ -84,6 +87,7 @@ export class LeaseCoordinator {
   private readonly stopController = new AbortController();
   private loops: Promise<void>[] = [];
   private lastScan: { atMs: number; leases: readonly Lease[] } | undefined;
+  private lastSyncFailed = false;
 
   constructor(private readonly deps: LeaseCoordinatorDeps) {
     this.config = deps.config;
@@ -96,15 +100,24 @@ export class LeaseCoordinator {
     return this.config.workerId;
   }
 
-  /** Creates the table if needed, syncs shards once, then runs the loops. */
+  /** Creates the table if needed (retrying throttling and 5xx for a while), syncs shards once, then runs the loops. */
   async start(): Promise<void> {
-    await this.deps.store.ensureTable();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.deps.store.ensureTable();
+        break;
+      } catch (error) {
+        const retriable = error instanceof LeaseStoreError && error.retriable;
+        if (!retriable || attempt >= START_ATTEMPTS) throw error;
+        await sleep(Math.min(5_000, 100 * 2 ** attempt) * (0.5 + this.random() / 2), this.stopController.signal);
+      }
+    }
     await this.syncShards();
     const signal = this.stopController.signal;
     this.loops = [
       this.every(() => this.config.takeIntervalMs, () => this.takeCycle(), signal, this.random() * this.config.takeIntervalMs),
       this.every(() => this.config.renewIntervalMs, () => this.renewCycle(), signal, 0),
-      this.every(() => this.config.shardSyncIntervalMs * (0.75 + this.random() / 2), () => this.syncShards(), signal, this.config.shardSyncIntervalMs),
+      this.every(() => this.nextSyncDelayMs(), () => this.syncShards(), signal, this.nextSyncDelayMs()),
     ];
   }
 
@@ -288,10 +301,18 @@ export class LeaseCoordinator {
     return true;
   }
 
+  /** Jittered so replicas do not sync in step; soon again after a failure (a new stream may have no leases yet). */
+  private nextSyncDelayMs(): number {
+    if (this.lastSyncFailed) return this.config.takeIntervalMs * 2;
+    return this.config.shardSyncIntervalMs * (0.75 + this.random() / 2);
+  }
+
   private async syncShards(): Promise<void> {
     try {
       await this.deps.syncer.sync();
+      this.lastSyncFailed = false;
     } catch (error) {
+      this.lastSyncFailed = true;
       this.events.emit('shard_sync.failed', { error: errorText(error) });
     }
   }

@@ -24,7 +24,7 @@ export class LeaseLostError extends Error {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const RETRY_BASE_MS = 100;
+const RETRY_BASE_MS = 25;
 
 export class HeldLease {
   private current: Lease;
@@ -152,7 +152,8 @@ export class HeldLease {
           if (what === 'renewal') this.events.emit('lease.renewal_failed', { leaseKey: this.leaseKey, error: errorText(error) });
           const retriable = !(error instanceof LeaseStoreError) || error.retriable;
           if (!retriable && what !== 'renewal') throw error;
-          const backoff = Math.min(this.config.renewIntervalMs, RETRY_BASE_MS * 2 ** Math.min(retry, 6));
+          // Short, jittered retries: a renewal must land within the hold deadline, a few renew intervals away.
+          const backoff = Math.min(this.config.renewIntervalMs / 4, RETRY_BASE_MS * 2 ** Math.min(retry, 6));
           const wait = Math.min(Math.random() * backoff, Math.max(0, this.deadlineMs - this.now()));
           await sleep(wait);
         }
