@@ -278,12 +278,18 @@ export class LeaseCoordinator {
     }
   }
 
+  /**
+   * Renews each held lease that no checkpoint renewed recently (a checkpoint
+   * bumps the counter too, so busy shards cost no renewal writes), and starts
+   * the owner's side of a handoff that any write brought back.
+   */
   private async renewCycle(): Promise<void> {
+    const dueAfterMs = this.config.renewIntervalMs * 0.9;
     await Promise.all([...this.running.values()].map(async (run) => {
       // Renewals go on during a handoff: finishing the batch may take a while.
       if (run.held.isLost) return;
-      const renewed = await run.held.renew();
-      const requester = renewed?.pendingOwner;
+      if (run.held.sinceConfirmedMs >= dueAfterMs) await run.held.renew();
+      const requester = run.held.isLost ? undefined : run.held.lease.pendingOwner;
       if (requester !== undefined && requester !== this.workerId && run.handoffTo === undefined) {
         // Planned move: the consumer finishes its batch and checkpoints, then afterConsumer transfers.
         run.handoffTo = requester;

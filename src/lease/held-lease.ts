@@ -63,6 +63,11 @@ export class HeldLease {
     return this.lossController.signal;
   }
 
+  /** Time since the last successful write of any kind (a checkpoint renews too: it bumps the counter). */
+  get sinceConfirmedMs(): number {
+    return this.now() - this.confirmedAtMs;
+  }
+
   /** Past this monotonic time the lease may look expired to others. */
   get deadlineMs(): number {
     return this.confirmedAtMs + this.config.holdDeadlineMs;
