@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { cliEnv, runCli } from './support/cli.js';
+
+const base = { AWS_REGION: 'us-east-1', CALI_STREAM_NAME: 'logs', AWS_ENDPOINT_URL_KINESIS: 'http://127.0.0.1:1', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:1' };
+
+describe('cali run configuration', () => {
+  for (const [variable, value, message] of [
+    ['CALI_FAILOVER_MS', 'soon', /^cali: CALI_FAILOVER_MS is "soon": set a whole number of milliseconds/],
+    ['CALI_FAILOVER_MS', '200', /^cali: failoverMs \(CALI_FAILOVER_MS\) must be at least 1000 ms/],
+    ['CALI_INITIAL_POSITION', 'BEGINNING', /^cali: CALI_INITIAL_POSITION is "BEGINNING": use TRIM_HORIZON, LATEST or AT_TIMESTAMP/],
+    ['CALI_APP_NAME', 'a b', /^cali: CALI_APP_NAME is "a b": use 3-255 letters/],
+    ['CALI_WORKER_ID', 'has space', /^cali: workerId \(CALI_WORKER_ID\) "has space" must be/],
+    ['CALI_LOG_LEVEL', 'loud', /^cali: CALI_LOG_LEVEL is "loud": use one of/],
+    ['AWS_ENDPOINT_URL_DYNAMODB', 'nope', /^cali: AWS_ENDPOINT_URL_DYNAMODB is not a URL/],
+  ] as const) {
+    it(`stops start-up on a bad ${variable} with one line naming it`, () => {
+      const result = runCli(['run'], cliEnv({ ...base, [variable]: value }));
+      expect(result.status).toBe(1);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(message);
+    });
+  }
+});
