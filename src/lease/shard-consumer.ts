@@ -60,6 +60,8 @@ export class ShardConsumer {
   private readonly haltSignal: AbortSignal;
   private running: Promise<void> | undefined;
   private leaseLostNotified = false;
+  /** The processor's shutdown/lease-lost callbacks only make sense once it was initialized. */
+  private initialized = false;
 
   constructor(private readonly held: HeldLease, private readonly deps: ShardConsumerDeps) {
     this.haltSignal = AbortSignal.any([this.stopController.signal, held.lostSignal]);
@@ -98,6 +100,7 @@ export class ShardConsumer {
     if (this.leaseLostNotified) return;
     this.leaseLostNotified = true;
     this.currentState = 'lease_lost';
+    if (!this.initialized) return;
     try {
       await this.deps.processor.leaseLost({ shardId: this.shardId });
     } catch (error) {
@@ -121,7 +124,7 @@ export class ShardConsumer {
         await sleep(Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** Math.min(attempt, 6)), this.haltSignal);
       }
     }
-    if (this.held.isLost) return;
+    if (this.held.isLost || !this.initialized) return;
     this.currentState = 'shutting_down';
     try {
       await this.deps.processor.shutdownRequested({ shardId: this.shardId }, this.checkpointer);
@@ -135,6 +138,7 @@ export class ShardConsumer {
     this.currentState = 'initializing';
     const from = this.held.lastCheckpoint;
     await this.deps.processor.initialize({ shardId: this.shardId, startingCheckpoint: from });
+    this.initialized = true;
     const reader: ShardReader = this.deps.readerFactory({ shardId: this.shardId, from, atTimestampMs: this.deps.atTimestampMs });
     this.currentState = 'processing';
     try {
