@@ -41,6 +41,8 @@ export async function startConsumer(config: RunConfig, logger: Logger): Promise<
   const store = DynamoDbLeaseStore.create({
     region,
     tableName: config.appName,
+    // A hung request must fail early enough to be retried within the hold deadline.
+    operationTimeoutMs: Math.max(1_000, config.lease.renewIntervalMs),
     ...(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {}),
   });
   const events = new LeaseEventBus();

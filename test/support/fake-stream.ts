@@ -78,23 +78,23 @@ export class ProcessingLedger {
     return (shardId) => {
       let span: ActivitySpan | undefined;
       const end = (): void => { if (span && span.end === undefined) span.end = performance.now(); };
-      const ledger = this;
+      const { spans, processed, checkpointErrors } = this;
       let last: string | undefined;
       return {
         async initialize() {
           end();
           span = { workerId, shardId, start: performance.now(), end: undefined };
-          ledger.spans.push(span);
+          spans.push(span);
         },
         async processRecords(batch: ShardBatch, checkpointer: RecordCheckpointer) {
           while (options.blockWhile?.()) await new Promise((resolve) => setTimeout(resolve, 20));
-          for (const r of batch.records) ledger.processed.set(r.sequenceNumber, (ledger.processed.get(r.sequenceNumber) ?? 0) + 1);
+          for (const r of batch.records) processed.set(r.sequenceNumber, (processed.get(r.sequenceNumber) ?? 0) + 1);
           last = batch.records.at(-1)?.sequenceNumber ?? last;
           if (last) {
             try {
               await checkpointer.checkpoint(last);
             } catch (error) {
-              ledger.checkpointErrors.push({ workerId, code: (error as { code?: unknown }).code });
+              checkpointErrors.push({ workerId, code: (error as { code?: unknown }).code });
               throw error;
             }
           }
