@@ -6,7 +6,9 @@
  * A failed condition is an expected outcome (another worker moved first) and
  * is returned as `undefined`/`false`, never thrown. Thrown errors are
  * LeaseStoreError: `retriable` for throttling, 5xx and timeouts (the caller
- * retries with backoff within its own deadline), not retriable otherwise.
+ * retries with backoff within its own deadline), not retriable otherwise;
+ * except `ensureTable`, whose failures are CaliError CALI_ERR_LEASE_TABLE with
+ * the operator's fix in the message (wrong key schema, no permission).
  */
 import type { Checkpoint, Lease } from './lease.js';
 
