@@ -171,6 +171,10 @@ describe('lease coordinator', () => {
     }
     await waitFor('3 and 3', () => heldCounts([a.coordinator, b.coordinator]).join() === '3,3', 10_000);
     expect(a.log.filter((e) => e.name === 'lease.handed_over')).toHaveLength(3);
+    const status = a.coordinator.status();
+    expect(status.workerId).toBe('a');
+    expect(status.held.map((h) => h.state)).toEqual(['processing', 'processing', 'processing']);
+    expect(Object.values(status.owners).sort()).toEqual(['a', 'a', 'a', 'b', 'b', 'b']);
 
     await a.coordinator.stop();
     running.splice(running.indexOf(a.coordinator), 1);
