@@ -1,0 +1,143 @@
+/**
+ * Error fingerprints: a pure function of the event and the configuration, so
+ * the same error gets the same fingerprint in any worker thread, replica,
+ * restart or version of the data seen before (no learned state).
+ *
+ * - An event with a stack trace (in `log_content`) is keyed on its exception
+ *   chain: each exception's type and top in-app frames, root cause included
+ *   (the Sentry approach); see stack.ts.
+ * - Any other event is keyed on its message template, variables masked (the
+ *   log-parser approach); see template.ts.
+ * - The configured record fields (service and level class by default) are part
+ *   of the key, so the same text in two services is two incidents.
+ *
+ * The key is a readable string; the fingerprint is its FNV-1a 64 hash (hash.ts),
+ * so anyone can recompute a fingerprint from `--explain` output. Everything is
+ * compiled once per configuration; an event costs a scan of its text and a few
+ * small strings. Nothing here throws on any input.
+ */
+import { resolveFingerprintConfig, type FingerprintConfig, type KeyField } from './config.js';
+import { Fnv1a64 } from './hash.js';
+import { compileStackParser, type ParsedException } from './stack.js';
+import { compileTemplater, CUSTOM_MASK_CHAR, type MaskedValue } from './template.js';
+
+/** The fields fingerprinting reads; a `LogRecord` is one, a raw message line is `{ message }`. */
+export interface FingerprintInput {
+  readonly message?: string | undefined;
+  readonly log_content?: string | undefined;
+  readonly service?: string | undefined;
+  readonly level?: string | undefined;
+  readonly logger?: string | undefined;
+  readonly kubernetes?: { readonly namespace_name?: string | undefined } | undefined;
+}
+
+export type LevelClass = 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'other' | 'none';
+
+export interface Fingerprint {
+  /** 16 lowercase hex digits (64 bits). */
+  readonly fingerprint: string;
+  /** What the key was built from. */
+  readonly kind: 'stack' | 'message';
+  /** The message with variables masked as `<*>`. */
+  readonly template: string;
+  /** Exception chain used (outermost first, root cause last) with the frames used; empty for `message`. */
+  readonly exceptions: readonly ParsedException[];
+  /** Record field values that are part of the key (only the configured ones). */
+  readonly fields: Readonly<Partial<Record<KeyField, string>>>;
+}
+
+export interface FingerprintExplanation extends Fingerprint {
+  /** The exact string that was hashed (fields separated by U+001F, frames by U+001E). */
+  readonly key: string;
+  /** Every masked value of the message and what it was taken for. */
+  readonly masked: readonly MaskedValue[];
+}
+
+export interface Fingerprinter {
+  (event: FingerprintInput): Fingerprint;
+  /** The same fingerprint, plus the key and the masked values (slower; for `--explain`). */
+  explain(event: FingerprintInput): FingerprintExplanation;
+  readonly config: Readonly<FingerprintConfig>;
+}
+
+/** Bumped whenever the key's layout or rules change, so old and new fingerprints never collide silently. */
+export const KEY_VERSION = 'cali-fp-1';
+const FIELD = '\u001f';
+const ITEM = '\u001e';
+const MAX_FIELD_CHARS = 256;
+
+const LEVEL_CLASSES: Readonly<Record<string, LevelClass>> = {
+  TRACE: 'debug', DEBUG: 'debug', FINE: 'debug', FINER: 'debug', FINEST: 'debug', VERBOSE: 'debug',
+  INFO: 'info', NOTICE: 'info', INFORMATION: 'info',
+  WARN: 'warn', WARNING: 'warn',
+  ERROR: 'error', ERR: 'error', SEVERE: 'error',
+  CRITICAL: 'fatal', FATAL: 'fatal', CRIT: 'fatal', ALERT: 'fatal', EMERG: 'fatal', EMERGENCY: 'fatal', PANIC: 'fatal',
+};
+
+/** WARN and WARNING, CRITICAL and FATAL are one class: the same event is not two incidents because of spelling. */
+export function levelClass(level: string | undefined): LevelClass {
+  if (level === undefined || level === '') return 'none';
+  return LEVEL_CLASSES[level.trim().toUpperCase()] ?? 'other';
+}
+
+/** Compiles a fingerprinter for a configuration (partial: defaults fill the rest; invalid: CALI_ERR_CONFIG). */
+export function compileFingerprinter(config: Partial<FingerprintConfig> | Readonly<FingerprintConfig> = {}): Fingerprinter {
+  const resolved = resolveFingerprintConfig(config);
+  const templater = compileTemplater({
+    extraMasks: resolved.extraMasks.map((m) => new RegExp(m.pattern, m.ignoreCase ? 'gi' : 'g')),
+    maxMessageChars: resolved.maxMessageChars,
+  });
+  const parseStack = compileStackParser(resolved);
+  const hasher = new Fnv1a64();
+  const keyFields = resolved.keyFields;
+
+  const fieldsOf = (event: FingerprintInput): Partial<Record<KeyField, string>> => {
+    const fields: Partial<Record<KeyField, string>> = {};
+    for (const field of keyFields) fields[field] = fieldValue(event, field);
+    return fields;
+  };
+
+  const run = (event: FingerprintInput, masked: MaskedValue[] | undefined): FingerprintExplanation | Fingerprint => {
+    const message = typeof event.message === 'string' && event.message !== '' ? event.message : firstLine(event.log_content);
+    const template = templater(message, masked).replaceAll(CUSTOM_MASK_CHAR, '<*>');
+    const exceptions = typeof event.log_content === 'string' ? parseStack(event.log_content) : undefined;
+    const fields = fieldsOf(event);
+    let key = KEY_VERSION;
+    for (const field of keyFields) key += `${FIELD}${field}=${fields[field]!}`;
+    if (exceptions) {
+      key += `${FIELD}stack`;
+      for (const e of exceptions) key += `${FIELD}${e.type}${ITEM}${e.frames.join(ITEM)}`;
+      if (resolved.stackKeyIncludesMessage) key += `${FIELD}message${FIELD}${template}`;
+    } else {
+      key += `${FIELD}message${FIELD}${template}`;
+    }
+    const fingerprint = hasher.reset().update(key).digest();
+    const result: Fingerprint = { fingerprint, kind: exceptions ? 'stack' : 'message', template, exceptions: exceptions ?? [], fields };
+    return masked ? { ...result, key, masked } : result;
+  };
+
+  const fingerprinter = ((event: FingerprintInput) => run(event, undefined)) as Fingerprinter;
+  Object.defineProperties(fingerprinter, {
+    explain: { value: (event: FingerprintInput) => run(event, []) as FingerprintExplanation },
+    config: { value: resolved },
+  });
+  return fingerprinter;
+}
+
+function fieldValue(event: FingerprintInput, field: KeyField): string {
+  let value: unknown;
+  switch (field) {
+    case 'service': value = event.service; break;
+    case 'level': return levelClass(typeof event.level === 'string' ? event.level : undefined);
+    case 'logger': value = event.logger; break;
+    case 'namespace': value = event.kubernetes?.namespace_name; break;
+  }
+  if (typeof value !== 'string') return '';
+  return value.length > MAX_FIELD_CHARS ? value.slice(0, MAX_FIELD_CHARS) : value;
+}
+
+function firstLine(text: string | undefined): string {
+  if (typeof text !== 'string') return '';
+  const newline = text.indexOf('\n');
+  return newline < 0 ? text : text.slice(0, newline);
+}

@@ -1,0 +1,299 @@
+/**
+ * Stack trace parsing for fingerprints: Java (with `Caused by:` chains,
+ * `Suppressed:` blocks and `... N more`), Python (tracebacks chained by
+ * "During handling of the above exception" / "The above exception was the
+ * direct cause") and Node.js frames. For each exception of the cause chain it
+ * keeps the type and the top in-app frames (class/module + method/function,
+ * never line numbers); generated proxies, accessors and lambda classes are
+ * skipped, and synthetic lambda method numbers are dropped, because they change
+ * between builds of the same code.
+ *
+ * One pass over the lines, bounded by `maxTraceChars`; per line only a few
+ * character tests unless it is a frame that may still be used, so a trace of
+ * 10,000 frames costs a scan, not 10,000 parses.
+ */
+
+export interface StackOptions {
+  readonly inAppPrefixes: readonly string[];
+  readonly ignoreFramePrefixes: readonly string[];
+  readonly maxFramesPerException: number;
+  readonly maxChainedExceptions: number;
+  readonly maxTraceChars: number;
+}
+
+export interface ParsedException {
+  /** Exception class (`java.sql.SQLException`, `KeyError`); empty when the trace did not print one. */
+  readonly type: string;
+  /** Frames that identify it, the throwing frame first: in-app ones, or library ones when it has none. */
+  readonly frames: readonly string[];
+}
+
+/** Exceptions outermost first, root cause last; undefined when the text holds no stack frame. */
+export type StackParser = (text: string) => readonly ParsedException[] | undefined;
+
+/**
+ * Packages that are libraries, not application code, when no in-app prefixes
+ * are configured: the JDK, JVM languages and widely used frameworks. A root
+ * maps to `true` (all of it) or to the second-level names that are libraries.
+ */
+const JAVA_LIBRARY_ROOTS: ReadonlyMap<string, true | ReadonlySet<string>> = new Map<string, true | ReadonlySet<string>>([
+  ...['java', 'javax', 'jakarta', 'jdk', 'sun', 'kotlin', 'kotlinx', 'scala', 'groovy', 'reactor', 'akka', 'okhttp3',
+    'okio', 'retrofit2', 'feign', 'liquibase', 'lombok', 'junit', 'rx', 'oracle', 'graphql', 'brave', 'zipkin2']
+    .map((root) => [root, true] as const),
+  ['com', new Set(['sun', 'zaxxer', 'fasterxml', 'google', 'mysql', 'amazonaws', 'netflix', 'mongodb', 'datastax',
+    'codahale', 'microsoft', 'ibm', 'oracle', 'squareup', 'github', 'auth0', 'nimbusds', 'hazelcast', 'rabbitmq',
+    'alibaba', 'esotericsoftware', 'thoughtworks', 'jayway', 'typesafe', 'twitter', 'couchbase', 'lmax'])],
+  ['org', new Set(['springframework', 'apache', 'hibernate', 'eclipse', 'glassfish', 'jboss', 'slf4j', 'postgresql',
+    'junit', 'mockito', 'aspectj', 'yaml', 'quartz', 'flywaydb', 'elasticsearch', 'opensearch', 'h2', 'hsqldb',
+    'mariadb', 'redisson', 'reactivestreams', 'jooq', 'mybatis', 'bouncycastle', 'jetbrains', 'gradle', 'testcontainers',
+    'keycloak', 'thymeleaf', 'freemarker', 'codehaus', 'json', 'xml', 'w3c', 'ietf', 'omg', 'jvnet', 'objectweb',
+    'osgi', 'camunda', 'neo4j', 'infinispan', 'jgroups', 'modelmapper', 'mapstruct', 'owasp', 'ehcache', 'reflections'])],
+  ['io', new Set(['netty', 'grpc', 'micrometer', 'opentelemetry', 'undertow', 'lettuce', 'vertx', 'prometheus',
+    'jsonwebtoken', 'github', 'projectreactor', 'reactivex', 'dropwizard', 'r2dbc', 'swagger', 'smallrye', 'quarkus',
+    'micronaut', 'helidon', 'jaegertracing', 'zipkin', 'confluent', 'fabric8', 'kubernetes', 'sentry', 'restassured'])],
+  ['net', new Set(['bytebuddy', 'sf', 'jodah', 'minidev', 'logstash', 'javacrumbs'])],
+  ['ch', new Set(['qos'])],
+  ['software', new Set(['amazon'])],
+  ['de', new Set(['flapdoodle'])],
+]);
+
+/** Generated classes: their frames are glue between real frames, and their names carry build-specific numbers. */
+const GENERATED_FRAME = /\$\$(?:SpringCGLIB|EnhancerBy|FastClassBy|Lambda)|\$Proxy\d|^jdk\.proxy\d|^com\.sun\.proxy\.|Generated(?:Serialization)?(?:Method|Constructor)Accessor|\$HibernateProxy\$|\$ByteBuddy\$|\$MockitoMock\$|_\$\$_jvst|\$\$_javassist|LambdaForm\$|DirectMethodHandle\$|\$\$Lambda[/$]|^jdk\.internal\.reflect\.|^sun\.reflect\./;
+/** `lambda$validate$2` -> `lambda$validate`, `$anonfun$run$1` -> `$anonfun$run`: compiler-assigned numbers. */
+const SYNTHETIC_SUFFIX = /\$\d+$/;
+const PYTHON_STDLIB = /\/lib\/python\d+(?:\.\d+)?\//;
+const JS_POSITION = /(?::\d+){1,2}$/;
+const MAX_TYPE_CHARS = 256;
+const MAX_FRAME_LINE_CHARS = 2048;
+
+interface ExceptionBuilder {
+  type: string;
+  readonly frames: string[];
+  /** Library frames, used only when no in-app frame shows up. */
+  readonly fallback: string[];
+  /** Python prints the innermost frame last: keep the newest frames instead of the first ones. */
+  readonly newestFirst: boolean;
+}
+
+const newException = (type: string, newestFirst: boolean): ExceptionBuilder => ({ type, frames: [], fallback: [], newestFirst });
+
+export function compileStackParser(options: StackOptions): StackParser {
+  const { inAppPrefixes, ignoreFramePrefixes, maxFramesPerException: maxFrames, maxChainedExceptions, maxTraceChars } = options;
+
+  const ignored = (s: string, start: number): boolean => ignoreFramePrefixes.some((p) => s.startsWith(p, start));
+
+  const isJavaInApp = (s: string, start: number, end: number): boolean => {
+    if (inAppPrefixes.length > 0) return inAppPrefixes.some((p) => s.startsWith(p, start));
+    const firstDot = indexWithin(s, 0x2e, start, end);
+    if (firstDot < 0) return true;
+    const root = JAVA_LIBRARY_ROOTS.get(s.slice(start, firstDot));
+    if (root === undefined) return true;
+    if (root === true) return false;
+    const secondDot = indexWithin(s, 0x2e, firstDot + 1, end);
+    return !root.has(s.slice(firstDot + 1, secondDot < 0 ? end : secondDot));
+  };
+
+  /** Adds a frame; in-app frames count towards the limit, library ones are kept in case none is in-app. */
+  const addFrame = (target: ExceptionBuilder, frame: string, inApp: boolean): void => {
+    const list = inApp ? target.frames : target.fallback;
+    if (list[list.length - 1] === frame) return; // recursion and overloads print the same frame again
+    if (target.newestFirst) {
+      list.push(frame);
+      if (list.length > maxFrames) list.shift();
+    } else if (list.length < maxFrames) {
+      list.push(frame);
+    }
+  };
+
+  const wantsFrames = (target: ExceptionBuilder): boolean => target.newestFirst || target.frames.length < maxFrames;
+
+  return (text) => {
+    const s = text.length > maxTraceChars ? text.slice(0, maxTraceChars) : text;
+    if (s.indexOf('\n') < 0) return undefined;
+    const java: ExceptionBuilder[] = [];
+    const python: ExceptionBuilder[] = [];
+    let current: ExceptionBuilder | undefined; // Java exception that frames belong to
+    let candidateType = ''; // last exception-looking line before the first frame
+    let suppressedIndent = -1;
+    let segment: ExceptionBuilder | undefined; // Python traceback being read
+    let frameCount = 0;
+
+    let lineStart = 0;
+    while (lineStart < s.length) {
+      let lineEnd = s.indexOf('\n', lineStart);
+      const next = lineEnd < 0 ? s.length : lineEnd + 1;
+      if (lineEnd < 0) lineEnd = s.length;
+      if (lineEnd > lineStart && s.charCodeAt(lineEnd - 1) === 0x0d) lineEnd--;
+      let p = lineStart;
+      while (p < lineEnd && (s.charCodeAt(p) === 0x20 || s.charCodeAt(p) === 0x09)) p++;
+      const indent = p - lineStart;
+
+      if (s.startsWith('at ', p) && lineEnd - p < MAX_FRAME_LINE_CHARS) {
+        if (suppressedIndent >= 0 && indent > suppressedIndent) {
+          lineStart = next;
+          continue;
+        }
+        suppressedIndent = -1;
+        if (!current) {
+          current = newException(candidateType, false);
+          java.push(current);
+        }
+        frameCount++;
+        if (wantsFrames(current)) parseAtFrame(s, p + 3, lineEnd, current);
+      } else if (segment && s.startsWith('File "', p) && lineEnd - p < MAX_FRAME_LINE_CHARS) {
+        frameCount++;
+        parsePythonFrame(s, p + 6, lineEnd, segment);
+      } else if (s.startsWith('Caused by: ', p)) {
+        if (suppressedIndent < 0 || indent <= suppressedIndent) {
+          suppressedIndent = -1;
+          current = newException(readType(s, p + 11, lineEnd, true), false);
+          java.push(current);
+        }
+      } else if (s.startsWith('Suppressed: ', p)) {
+        suppressedIndent = indent;
+      } else if (indent === 0 && s.startsWith('Traceback (most recent call last):', p)) {
+        segment = newException('', true);
+        python.push(segment);
+      } else if (segment && segment.type === '' && indent === 0 && p < lineEnd) {
+        segment.type = readType(s, p, lineEnd, true);
+      } else if (!current && !segment) {
+        const type = readType(s, p, lineEnd, false);
+        if (type) candidateType = type;
+      }
+      lineStart = next;
+    }
+    if (frameCount === 0) return undefined;
+
+    const chain = [...java, ...python.reverse()];
+    const kept = chain.length > maxChainedExceptions
+      ? [...chain.slice(0, maxChainedExceptions - 1), chain[chain.length - 1]!]
+      : chain;
+    return kept.map((e) => ({ type: e.type, frames: orderFrames(e.frames.length > 0 ? e.frames : e.fallback, e.newestFirst) }));
+  };
+
+  function parseAtFrame(s: string, start: number, end: number, target: ExceptionBuilder): void {
+    let paren = start;
+    while (paren < end && s.charCodeAt(paren) !== 0x28 && s.charCodeAt(paren) !== 0x20) paren++;
+    if (paren < end && s.charCodeAt(paren) === 0x28) {
+      // Java: [module/]pkg.Class.method(File.java:12); `java.base/` and `app//` module prefixes are dropped.
+      const nameStart = afterModulePrefix(s, start, paren);
+      if (ignored(s, nameStart)) return;
+      const inApp = isJavaInApp(s, nameStart, paren);
+      if (!inApp && target.fallback.length >= maxFrames) return;
+      const name = s.slice(nameStart, paren);
+      if (GENERATED_FRAME.test(name)) return;
+      addFrame(target, name.replace(SYNTHETIC_SUFFIX, ''), inApp);
+      return;
+    }
+    parseNodeFrame(s, start, end, target);
+  }
+
+  /** Node.js: `at fn (/app/src/x.js:10:5)`, `at async fn (file:///app/x.mjs:1:2)`, `at /app/x.js:3:1`. */
+  function parseNodeFrame(s: string, start: number, end: number, target: ExceptionBuilder): void {
+    const open = lastIndexWithin(s, ' (', start, end);
+    let fn = '<anonymous>';
+    let location: string;
+    if (open >= 0 && s.charCodeAt(end - 1) === 0x29) {
+      fn = s.slice(start, open).replace(/^(?:async |new )/, '');
+      location = s.slice(open + 2, end - 1);
+    } else {
+      location = s.slice(start, end);
+    }
+    location = location.replace(JS_POSITION, '').replace(/^file:\/\//, '');
+    if (ignoreFramePrefixes.some((p) => location.startsWith(p))) return;
+    const modules = location.lastIndexOf('node_modules/');
+    const library = modules >= 0 || location.startsWith('node:') || location.startsWith('internal/');
+    const file = modules >= 0 ? location.slice(modules + 13) : location;
+    const inApp = inAppPrefixes.length > 0 ? inAppPrefixes.some((p) => file.startsWith(p)) : !library;
+    addFrame(target, `${file}:${fn}`, inApp);
+  }
+
+  /** `File "/app/inventory/services/reservation.py", line 211, in reserve` -> `app.inventory.services.reservation:reserve`. */
+  function parsePythonFrame(s: string, start: number, end: number, target: ExceptionBuilder): void {
+    const quote = indexWithin(s, 0x22, start, end);
+    if (quote < 0) return;
+    const inAt = lastIndexWithin(s, ', in ', quote, end);
+    const fn = inAt > quote ? s.slice(inAt + 5, end) : '<module>';
+    let path = s.slice(start, quote).replaceAll('\\', '/');
+    let library = path.startsWith('<');
+    for (const marker of ['site-packages/', 'dist-packages/']) {
+      const at = path.lastIndexOf(marker);
+      if (at >= 0) {
+        path = path.slice(at + marker.length);
+        library = true;
+      }
+    }
+    const stdlib = library ? null : PYTHON_STDLIB.exec(path);
+    if (stdlib) {
+      path = path.slice(stdlib.index + stdlib[0].length);
+      library = true;
+    }
+    const module = path.replace(/^[/.]+/, '').replace(/\.pyw?$/, '').replace(/\/__init__$/, '').replaceAll('/', '.');
+    if (ignoreFramePrefixes.some((p) => module.startsWith(p))) return;
+    const inApp = inAppPrefixes.length > 0
+      ? inAppPrefixes.some((p) => module.startsWith(p) || module.includes(`.${p}`))
+      : !library;
+    addFrame(target, `${module}:${fn}`, inApp);
+  }
+}
+
+/**
+ * Start of the class name after a Java module prefix (`java.base/`,
+ * `java.base@21/`, `app//`). Lambda classes have slashes too
+ * (`Foo$$Lambda/0x...`), but a module name never contains `$`.
+ */
+function afterModulePrefix(s: string, start: number, end: number): number {
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x24) return start;
+    if (c === 0x2f) return s.charCodeAt(i + 1) === 0x2f ? i + 2 : i + 1;
+  }
+  return start;
+}
+
+/** Index of `char` in s[from, to), or -1; never looks past the line (indexOf would, making scans quadratic). */
+function indexWithin(s: string, char: number, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (s.charCodeAt(i) === char) return i;
+  return -1;
+}
+
+/** Last index of `text` starting in s[from, to - text.length], or -1. */
+function lastIndexWithin(s: string, text: string, from: number, to: number): number {
+  for (let i = to - text.length; i >= from; i--) if (s.startsWith(text, i)) return i;
+  return -1;
+}
+
+/** Frames in key order: the throwing frame first (Python prints it last). */
+function orderFrames(frames: readonly string[], newestFirst: boolean): readonly string[] {
+  return newestFirst ? [...frames].reverse() : frames;
+}
+
+/**
+ * The exception class at `start`: a dotted name followed by `:` or the end of
+ * the line. Unless `certain` (after `Caused by:` or where Python prints it),
+ * it must look like an exception: qualified, or named ...Exception/...Error.
+ */
+function readType(s: string, start: number, end: number, certain: boolean): string {
+  let p = start;
+  if (s.startsWith('Exception in thread "', p)) {
+    const close = lastIndexWithin(s, '" ', p + 21, end);
+    if (close < 0) return '';
+    p = close + 2;
+  }
+  const nameStart = p;
+  let dots = 0;
+  while (p < end && p - nameStart < MAX_TYPE_CHARS) {
+    const c = s.charCodeAt(p);
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 0x5f || c === 0x24) p++;
+    else if (c === 0x2e) {
+      dots++;
+      p++;
+    } else break;
+  }
+  if (p === nameStart || (p < end && s.charCodeAt(p) !== 0x3a)) return '';
+  const first = s.charCodeAt(nameStart);
+  if (!((first >= 65 && first <= 90) || (first >= 97 && first <= 122) || first === 0x5f)) return '';
+  const name = s.slice(nameStart, p);
+  if (certain) return name;
+  return (dots > 0 && !name.endsWith('.')) || /(?:Exception|Error|Throwable)$/.test(name) ? name : '';
+}
