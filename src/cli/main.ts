@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isCaliError } from '../errors.js';
+import { registerFingerprint } from './commands/fingerprint.js';
 import { registerLocal } from './commands/local.js';
 import { registerRun } from './commands/run.js';
 import { registerSimulate } from './commands/simulate.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerStack(program);
   registerSimulate(program);
   registerLocal(program);
+  registerFingerprint(program);
   registerRun(program);
   return program;
 }
