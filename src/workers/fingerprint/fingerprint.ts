@@ -19,7 +19,7 @@
 import { resolveFingerprintConfig, type FingerprintConfig, type KeyField } from './config.js';
 import { Fnv1a64 } from './hash.js';
 import { compileStackParser, type ParsedException } from './stack.js';
-import { compileTemplater, CUSTOM_MASK_CHAR, type MaskedValue } from './template.js';
+import { compileTemplater, CUSTOM_MASK_CHAR, VARIABLE, type MaskedValue } from './template.js';
 
 /** The fields fingerprinting reads; a `LogRecord` is one, a raw message line is `{ message }`. */
 export interface FingerprintInput {
@@ -77,7 +77,7 @@ const LEVEL_CLASSES: Readonly<Record<string, LevelClass>> = {
 /** WARN and WARNING, CRITICAL and FATAL are one class: the same event is not two incidents because of spelling. */
 export function levelClass(level: string | undefined): LevelClass {
   if (level === undefined || level === '') return 'none';
-  return LEVEL_CLASSES[level.trim().toUpperCase()] ?? 'other';
+  return LEVEL_CLASSES[level] ?? LEVEL_CLASSES[level.trim().toUpperCase()] ?? 'other';
 }
 
 /** Compiles a fingerprinter for a configuration (partial: defaults fill the rest; invalid: CALI_ERR_CONFIG). */
@@ -90,6 +90,7 @@ export function compileFingerprinter(config: Partial<FingerprintConfig> | Readon
   const parseStack = compileStackParser(resolved);
   const hasher = new Fnv1a64();
   const keyFields = resolved.keyFields;
+  const hasExtraMasks = resolved.extraMasks.length > 0;
 
   const fieldsOf = (event: FingerprintInput): Partial<Record<KeyField, string>> => {
     const fields: Partial<Record<KeyField, string>> = {};
@@ -99,7 +100,8 @@ export function compileFingerprinter(config: Partial<FingerprintConfig> | Readon
 
   const run = (event: FingerprintInput, masked: MaskedValue[] | undefined): FingerprintExplanation | Fingerprint => {
     const message = typeof event.message === 'string' && event.message !== '' ? event.message : firstLine(event.log_content);
-    const template = templater(message, masked).replaceAll(CUSTOM_MASK_CHAR, '<*>');
+    const raw = templater(message, masked);
+    const template = hasExtraMasks ? raw.replaceAll(CUSTOM_MASK_CHAR, VARIABLE) : raw;
     const exceptions = typeof event.log_content === 'string' ? parseStack(event.log_content) : undefined;
     const fields = fieldsOf(event);
     let key = KEY_VERSION;

@@ -34,28 +34,68 @@ export type StackParser = (text: string) => readonly ParsedException[] | undefin
 /**
  * Packages that are libraries, not application code, when no in-app prefixes
  * are configured: the JDK, JVM languages and widely used frameworks. A root
- * maps to `true` (all of it) or to the second-level names that are libraries.
+ * is a library as a whole, or through the second-level names listed for it.
  */
-const JAVA_LIBRARY_ROOTS: ReadonlyMap<string, true | ReadonlySet<string>> = new Map<string, true | ReadonlySet<string>>([
+const JAVA_LIBRARY_PACKAGES: readonly (readonly [string, readonly string[] | true])[] = [
   ...['java', 'javax', 'jakarta', 'jdk', 'sun', 'kotlin', 'kotlinx', 'scala', 'groovy', 'reactor', 'akka', 'okhttp3',
     'okio', 'retrofit2', 'feign', 'liquibase', 'lombok', 'junit', 'rx', 'oracle', 'graphql', 'brave', 'zipkin2']
     .map((root) => [root, true] as const),
-  ['com', new Set(['sun', 'zaxxer', 'fasterxml', 'google', 'mysql', 'amazonaws', 'netflix', 'mongodb', 'datastax',
+  ['com', ['sun', 'zaxxer', 'fasterxml', 'google', 'mysql', 'amazonaws', 'netflix', 'mongodb', 'datastax',
     'codahale', 'microsoft', 'ibm', 'oracle', 'squareup', 'github', 'auth0', 'nimbusds', 'hazelcast', 'rabbitmq',
-    'alibaba', 'esotericsoftware', 'thoughtworks', 'jayway', 'typesafe', 'twitter', 'couchbase', 'lmax'])],
-  ['org', new Set(['springframework', 'apache', 'hibernate', 'eclipse', 'glassfish', 'jboss', 'slf4j', 'postgresql',
+    'alibaba', 'esotericsoftware', 'thoughtworks', 'jayway', 'typesafe', 'twitter', 'couchbase', 'lmax']],
+  ['org', ['springframework', 'apache', 'hibernate', 'eclipse', 'glassfish', 'jboss', 'slf4j', 'postgresql',
     'junit', 'mockito', 'aspectj', 'yaml', 'quartz', 'flywaydb', 'elasticsearch', 'opensearch', 'h2', 'hsqldb',
     'mariadb', 'redisson', 'reactivestreams', 'jooq', 'mybatis', 'bouncycastle', 'jetbrains', 'gradle', 'testcontainers',
     'keycloak', 'thymeleaf', 'freemarker', 'codehaus', 'json', 'xml', 'w3c', 'ietf', 'omg', 'jvnet', 'objectweb',
-    'osgi', 'camunda', 'neo4j', 'infinispan', 'jgroups', 'modelmapper', 'mapstruct', 'owasp', 'ehcache', 'reflections'])],
-  ['io', new Set(['netty', 'grpc', 'micrometer', 'opentelemetry', 'undertow', 'lettuce', 'vertx', 'prometheus',
+    'osgi', 'camunda', 'neo4j', 'infinispan', 'jgroups', 'modelmapper', 'mapstruct', 'owasp', 'ehcache', 'reflections']],
+  ['io', ['netty', 'grpc', 'micrometer', 'opentelemetry', 'undertow', 'lettuce', 'vertx', 'prometheus',
     'jsonwebtoken', 'github', 'projectreactor', 'reactivex', 'dropwizard', 'r2dbc', 'swagger', 'smallrye', 'quarkus',
-    'micronaut', 'helidon', 'jaegertracing', 'zipkin', 'confluent', 'fabric8', 'kubernetes', 'sentry', 'restassured'])],
-  ['net', new Set(['bytebuddy', 'sf', 'jodah', 'minidev', 'logstash', 'javacrumbs'])],
-  ['ch', new Set(['qos'])],
-  ['software', new Set(['amazon'])],
-  ['de', new Set(['flapdoodle'])],
-]);
+    'micronaut', 'helidon', 'jaegertracing', 'zipkin', 'confluent', 'fabric8', 'kubernetes', 'sentry', 'restassured']],
+  ['net', ['bytebuddy', 'sf', 'jodah', 'minidev', 'logstash', 'javacrumbs']],
+  ['ch', ['qos']],
+  ['software', ['amazon']],
+  ['de', ['flapdoodle']],
+];
+
+/**
+ * Package lookup without slicing the frame: the first one or two dotted
+ * segments are hashed as they are scanned, looked up by number, and confirmed
+ * with startsWith (a Map keyed by fresh substrings costs ~100 ns a frame).
+ */
+class PackageSet {
+  private readonly roots = new Map<number, { readonly prefix: string; readonly all: boolean; readonly seconds: Map<number, string> }>();
+
+  constructor(packages: readonly (readonly [string, readonly string[] | true])[]) {
+    for (const [root, seconds] of packages) {
+      const entry = { prefix: `${root}.`, all: seconds === true, seconds: new Map<number, string>() };
+      if (seconds !== true) for (const second of seconds) entry.seconds.set(segmentHash(second, 0, second.length), `${root}.${second}.`);
+      this.roots.set(segmentHash(root, 0, root.length), entry);
+    }
+  }
+
+  /** Whether the class name s[start, end) is in one of the packages. */
+  covers(s: string, start: number, end: number): boolean {
+    let i = start;
+    let hash = 0;
+    while (i < end && s.charCodeAt(i) !== 0x2e) hash = (Math.imul(hash, 31) + s.charCodeAt(i++)) | 0;
+    if (i >= end) return false;
+    const root = this.roots.get(hash);
+    if (!root || !s.startsWith(root.prefix, start)) return false;
+    if (root.all) return true;
+    let second = 0;
+    for (i++; i < end && s.charCodeAt(i) !== 0x2e; i++) second = (Math.imul(second, 31) + s.charCodeAt(i)) | 0;
+    const prefix = root.seconds.get(second);
+    return prefix !== undefined && (s.startsWith(prefix, start) || (i >= end && s.startsWith(prefix.slice(0, -1), start)));
+  }
+}
+
+function segmentHash(s: string, start: number, end: number): number {
+  let hash = 0;
+  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + s.charCodeAt(i)) | 0;
+  return hash;
+}
+
+const JAVA_LIBRARIES = new PackageSet(JAVA_LIBRARY_PACKAGES);
 
 /** Generated classes: their frames are glue between real frames, and their names carry build-specific numbers. */
 const GENERATED_FRAME = /\$\$(?:SpringCGLIB|EnhancerBy|FastClassBy|Lambda)|\$Proxy\d|^jdk\.proxy\d|^com\.sun\.proxy\.|Generated(?:Serialization)?(?:Method|Constructor)Accessor|\$HibernateProxy\$|\$ByteBuddy\$|\$MockitoMock\$|_\$\$_jvst|\$\$_javassist|LambdaForm\$|DirectMethodHandle\$|\$\$Lambda[/$]|^jdk\.internal\.reflect\.|^sun\.reflect\./;
@@ -77,20 +117,39 @@ interface ExceptionBuilder {
 
 const newException = (type: string, newestFirst: boolean): ExceptionBuilder => ({ type, frames: [], fallback: [], newestFirst });
 
+/**
+ * Native `indexOf` for a character, remembered across calls: lines are read in
+ * order, so each search resumes where the last one stopped and a whole event
+ * costs one pass per character searched (a per-line `indexOf` that finds
+ * nothing on its line would rescan the rest of the text every time).
+ */
+class NextIndex {
+  private text = '';
+  private found = -2;
+
+  constructor(private readonly char: string) {}
+
+  reset(text: string): void {
+    this.text = text;
+    this.found = -2;
+  }
+
+  /** First index >= from (from never decreases between resets), or -1. */
+  from(from: number): number {
+    if (this.found === -1 || this.found >= from) return this.found;
+    this.found = this.text.indexOf(this.char, from);
+    return this.found;
+  }
+}
+
 export function compileStackParser(options: StackOptions): StackParser {
   const { inAppPrefixes, ignoreFramePrefixes, maxFramesPerException: maxFrames, maxChainedExceptions, maxTraceChars } = options;
 
-  const ignored = (s: string, start: number): boolean => ignoreFramePrefixes.some((p) => s.startsWith(p, start));
+  const ignored = (s: string, start: number): boolean => ignoreFramePrefixes.length > 0 && ignoreFramePrefixes.some((p) => s.startsWith(p, start));
 
   const isJavaInApp = (s: string, start: number, end: number): boolean => {
     if (inAppPrefixes.length > 0) return inAppPrefixes.some((p) => s.startsWith(p, start));
-    const firstDot = indexWithin(s, 0x2e, start, end);
-    if (firstDot < 0) return true;
-    const root = JAVA_LIBRARY_ROOTS.get(s.slice(start, firstDot));
-    if (root === undefined) return true;
-    if (root === true) return false;
-    const secondDot = indexWithin(s, 0x2e, firstDot + 1, end);
-    return !root.has(s.slice(firstDot + 1, secondDot < 0 ? end : secondDot));
+    return !JAVA_LIBRARIES.covers(s, start, end);
   };
 
   /** Adds a frame; in-app frames count towards the limit, library ones are kept in case none is in-app. */
@@ -106,10 +165,16 @@ export function compileStackParser(options: StackOptions): StackParser {
   };
 
   const wantsFrames = (target: ExceptionBuilder): boolean => target.newestFirst || target.frames.length < maxFrames;
+  const nextParen = new NextIndex('(');
+  const nextSlash = new NextIndex('/');
+  const nextDollar = new NextIndex('$');
 
   return (text) => {
     const s = text.length > maxTraceChars ? text.slice(0, maxTraceChars) : text;
     if (s.indexOf('\n') < 0) return undefined;
+    nextParen.reset(s);
+    nextSlash.reset(s);
+    nextDollar.reset(s);
     const java: ExceptionBuilder[] = [];
     const python: ExceptionBuilder[] = [];
     let current: ExceptionBuilder | undefined; // Java exception that frames belong to
@@ -172,20 +237,24 @@ export function compileStackParser(options: StackOptions): StackParser {
   };
 
   function parseAtFrame(s: string, start: number, end: number, target: ExceptionBuilder): void {
-    let paren = start;
-    while (paren < end && s.charCodeAt(paren) !== 0x28 && s.charCodeAt(paren) !== 0x20) paren++;
-    if (paren < end && s.charCodeAt(paren) === 0x28) {
-      // Java: [module/]pkg.Class.method(File.java:12); `java.base/` and `app//` module prefixes are dropped.
-      const nameStart = afterModulePrefix(s, start, paren);
-      if (ignored(s, nameStart)) return;
-      const inApp = isJavaInApp(s, nameStart, paren);
-      if (!inApp && target.fallback.length >= maxFrames) return;
-      const name = s.slice(nameStart, paren);
-      if (GENERATED_FRAME.test(name)) return;
-      addFrame(target, name.replace(SYNTHETIC_SUFFIX, ''), inApp);
+    const paren = nextParen.from(start);
+    // A space before the parenthesis (`at fn (file.js:1:2)`) or none at all (`at file.js:1:2`): Node.js.
+    if (paren < 0 || paren >= end || s.lastIndexOf(' ', paren) >= start) {
+      parseNodeFrame(s, start, end, target);
       return;
     }
-    parseNodeFrame(s, start, end, target);
+    // Java: [module/]pkg.Class.method(File.java:12). `java.base/` and `app//` module prefixes are dropped;
+    // lambda classes have slashes too (`Foo$$Lambda/0x...`), but a module name never contains `$`.
+    const slash = nextSlash.from(start);
+    const dollar = nextDollar.from(start);
+    let nameStart = start;
+    if (slash >= 0 && slash < paren && !(dollar >= 0 && dollar < slash)) nameStart = s.charCodeAt(slash + 1) === 0x2f ? slash + 2 : slash + 1;
+    if (ignored(s, nameStart)) return;
+    const inApp = isJavaInApp(s, nameStart, paren);
+    if (!inApp && target.fallback.length >= maxFrames) return;
+    const name = s.slice(nameStart, paren);
+    if (mayBeGenerated(name) && GENERATED_FRAME.test(name)) return;
+    addFrame(target, isDigit(s.charCodeAt(paren - 1)) ? name.replace(SYNTHETIC_SUFFIX, '') : name, inApp);
   }
 
   /** Node.js: `at fn (/app/src/x.js:10:5)`, `at async fn (file:///app/x.mjs:1:2)`, `at /app/x.js:3:1`. */
@@ -237,18 +306,11 @@ export function compileStackParser(options: StackOptions): StackParser {
   }
 }
 
-/**
- * Start of the class name after a Java module prefix (`java.base/`,
- * `java.base@21/`, `app//`). Lambda classes have slashes too
- * (`Foo$$Lambda/0x...`), but a module name never contains `$`.
- */
-function afterModulePrefix(s: string, start: number, end: number): number {
-  for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x24) return start;
-    if (c === 0x2f) return s.charCodeAt(i + 1) === 0x2f ? i + 2 : i + 1;
-  }
-  return start;
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** Cheap pre-check before GENERATED_FRAME: every generated name has a `$` or lives in a JDK package. */
+function mayBeGenerated(name: string): boolean {
+  return name.includes('$') || name.startsWith('jdk.') || name.startsWith('sun.') || name.startsWith('com.sun.');
 }
 
 /** Index of `char` in s[from, to), or -1; never looks past the line (indexOf would, making scans quadratic). */

@@ -186,18 +186,19 @@ export function compileTemplater(options: TemplateOptions): Templater {
   };
 }
 
+/** Appends an item; returns the new count. */
+function pushItem(starts: Int32Array, ends: Int32Array, types: Uint8Array, spaced: Uint8Array, count: number, start: number, end: number, type: number, space: number): number {
+  starts[count] = start;
+  ends[count] = end;
+  types[count] = type;
+  spaced[count] = space;
+  return count + 1;
+}
+
 function tokenize(s: string, starts: Int32Array, ends: Int32Array, types: Uint8Array, spaced: Uint8Array): number {
   const n = s.length;
   let count = 0;
-  let space = 0;
-  const push = (start: number, end: number, type: number): void => {
-    starts[count] = start;
-    ends[count] = end;
-    types[count] = type;
-    spaced[count] = space;
-    count++;
-    space = 0;
-  };
+  let space = 0; // whitespace before the next item
   let i = 0;
   while (i < n) {
     const c = s.charCodeAt(i);
@@ -209,17 +210,15 @@ function tokenize(s: string, starts: Int32Array, ends: Int32Array, types: Uint8A
     }
     if (c === 0x22 /* " */ || (c === 0x27 /* ' */ && (i === 0 || !isAlnum(s.charCodeAt(i - 1))))) {
       const close = findClosingQuote(s, i, c);
-      if (close > 0) {
-        push(i, close + 1, QUOTE);
-        i = close + 1;
-        continue;
-      }
-      push(i, i + 1, PUNCT);
-      i++;
+      const end = close > 0 ? close + 1 : i + 1;
+      count = pushItem(starts, ends, types, spaced, count, i, end, close > 0 ? QUOTE : PUNCT, space);
+      space = 0;
+      i = end;
       continue;
     }
     if (cls === SEP) {
-      push(i, i + 1, PUNCT);
+      count = pushItem(starts, ends, types, spaced, count, i, i + 1, PUNCT, space);
+      space = 0;
       i++;
       continue;
     }
@@ -244,13 +243,14 @@ function tokenize(s: string, starts: Int32Array, ends: Int32Array, types: Uint8A
     while (end > i + 1 && isTrailingPunctuation(s.charCodeAt(end - 1), url)) end--;
     const colon = identifierColon(s, i, end);
     if (colon > 0) {
-      push(i, colon, TOKEN);
-      push(colon, colon + 1, PUNCT);
-      push(colon + 1, end, TOKEN);
+      count = pushItem(starts, ends, types, spaced, count, i, colon, TOKEN, space);
+      count = pushItem(starts, ends, types, spaced, count, colon, colon + 1, PUNCT, 0);
+      count = pushItem(starts, ends, types, spaced, count, colon + 1, end, TOKEN, 0);
     } else {
-      push(i, end, TOKEN);
+      count = pushItem(starts, ends, types, spaced, count, i, end, TOKEN, space);
     }
-    for (let k = end; k < j; k++) push(k, k + 1, PUNCT);
+    for (let k = end; k < j; k++) count = pushItem(starts, ends, types, spaced, count, k, k + 1, PUNCT, 0);
+    space = 0;
     i = j;
   }
   return count;
