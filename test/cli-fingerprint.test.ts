@@ -81,7 +81,7 @@ describe('cali fingerprint', () => {
     expect(explained.stdout).toMatch(/^fingerprint [0-9a-f]{16} \(stack trace\)\n/);
     expect(explained.stdout).toContain('root cause: java.sql.SQLTransientConnectionException');
     expect(explained.stdout).toMatch(/template \(not in key\): Failed to place order <\*> for customer <\*>/);
-    expect(explained.stdout).toContain('key: cali-fp-1 | service=order-service | level=error | stack |');
+    expect(explained.stdout).toContain('key: cali-fp-2 | service=order-service | level=error | stack |');
   });
 
   it('takes a configuration file and reports its errors with the field and the fix', async () => {

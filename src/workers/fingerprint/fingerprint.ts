@@ -61,7 +61,7 @@ export interface Fingerprinter {
 }
 
 /** Bumped whenever the key's layout or rules change, so old and new fingerprints never collide silently. */
-export const KEY_VERSION = 'cali-fp-1';
+export const KEY_VERSION = 'cali-fp-2';
 const FIELD = '\u001f';
 const ITEM = '\u001e';
 const MAX_FIELD_CHARS = 256;

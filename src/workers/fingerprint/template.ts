@@ -53,6 +53,8 @@ const NAME = code('name');
 const STATE = code('state');
 const CUSTOM = code('custom');
 const ABSORBED = -1;
+/** An HTTP request path after its method: kept, with its variable segments masked one by one. */
+const ROUTE = KIND_NAMES.length + 1;
 
 // Item types.
 const TOKEN = 1;
@@ -151,6 +153,11 @@ const FUNCTION_WORDS = new Set([
   'from', 'for', 'to', 'by', 'with', 'in', 'on', 'at', 'of', 'the', 'a', 'an', 'is', 'was', 'were', 'not', 'no',
   'has', 'had', 'have', 'and', 'or', 'as', 'id', 'name', 'if', 'that', 'this',
 ]);
+
+/** Request methods: the absolute path after one is a route (`GET /api/v1/users/<*>`), not one opaque value. */
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+/** Longer route segments are values whatever their characters. */
+const MAX_ROUTE_SEGMENT_CHARS = 64;
 
 export interface TemplateOptions {
   readonly extraMasks: readonly RegExp[];
@@ -335,7 +342,83 @@ function classifyToken(s: string, start: number, end: number): number {
     const dotted = classifyDotted(s, start, end);
     if (dotted !== KEEP) return dotted;
   }
-  return length >= 8 && (dashes > 0 || underscores > 0) && hasRandomSegment(s, start, end) ? ID : KEEP;
+  if (length >= 8 && (dashes > 0 || underscores > 0) && hasRandomSegment(s, start, end)) return ID;
+  return length >= MIN_GENERATED_RUN - 4 && letters >= MIN_GENERATED_RUN - 4 && isGeneratedId(s, start, end) ? ID : KEEP;
+}
+
+/** Letters in a row from which a mixed-case run can be a generated id rather than a name. */
+const MIN_GENERATED_RUN = 16;
+
+/**
+ * Generated ids without digits, which the digit rule misses (one random
+ * 24-character id in ~70 has no digit):
+ * - a short lowercase prefix, `_` or `-`, and 12+ letters in mixed case to
+ *   the end of the token, as payment, customer and request ids are printed
+ *   (`txn_lENuqGsoQrBeptNoKyIqFdEi`, `cus_`, `pi_`): snake- and kebab-case
+ *   names separate their words, they do not switch case within one;
+ * - a run of 16+ letters in mixed case whose capitals are not where the
+ *   words of a camel-case name start: counting lowercase letters alone
+ *   between capitals (`QrB`), capitals in a row followed by lowercase
+ *   (`EBi`) and lowercase runs without a vowel (`xk`), a random run of 24
+ *   letters scores about 7 and camel-case names (`ExportTableToPointInTime`,
+ *   `NIOServerCnxnFactory`, `RetryUpToMaximumCountWithFixedSleep`) at most 2;
+ *   4 or more is an id (no false positive among ~17,000 identifiers of 12+
+ *   letters from TypeScript and AWS SDK declarations).
+ */
+function isGeneratedId(s: string, start: number, end: number): boolean {
+  let runStart = start;
+  let prefixed = false;
+  for (let i = start; i <= end; i++) {
+    const c = i < end ? s.charCodeAt(i) : 0;
+    if (i < end && c < 0x80 && isLetter(c)) continue;
+    const run = i - runStart;
+    if (run >= MIN_GENERATED_RUN - 4 && isMixedCase(s, runStart, i)) {
+      if (prefixed && i === end) return true;
+      if (run >= MIN_GENERATED_RUN && capitalsOutOfPlace(s, runStart, i) >= 4) return true;
+    }
+    // A prefix: 1-8 lowercase letters at the start of the token, then `_` or `-`.
+    prefixed = runStart === start && run > 0 && run <= 8 && (c === 0x5f || c === 0x2d) && isLowerRun(s, runStart, i);
+    runStart = i + 1;
+  }
+  return false;
+}
+
+function isLowerRun(s: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (!isLower(s.charCodeAt(i))) return false;
+  return true;
+}
+
+function isMixedCase(s: string, start: number, end: number): boolean {
+  let upper = 0;
+  let lower = 0;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (isUpper(c)) upper++;
+    else if (isLower(c)) lower++;
+  }
+  return upper >= 2 && lower >= 2;
+}
+
+/** The randomness score of a run of letters described at isGeneratedId. */
+function capitalsOutOfPlace(s: string, start: number, end: number): number {
+  let score = 0;
+  let i = start;
+  while (i < end) {
+    const upper = isUpper(s.charCodeAt(i));
+    let j = i + 1;
+    while (j < end && isUpper(s.charCodeAt(j)) === upper) j++;
+    if (upper) {
+      if (j - i >= 2 && j < end) score++;
+    } else if (j - i === 1) {
+      if (i > start && j < end) score++;
+    } else {
+      let vowel = false;
+      for (let k = i; k < j && !vowel; k++) vowel = isVowel(s.charCodeAt(k));
+      if (!vowel) score++;
+    }
+    i = j;
+  }
+  return score;
 }
 
 const isVowel = (c: number): boolean => {
@@ -503,6 +586,11 @@ function applyContextRules(
     if (type !== TOKEN) continue;
     const start = starts[k]!;
     const end = ends[k]!;
+    // METHOD /path: a route, whose word segments name the endpoint.
+    if (kinds[k] === PATH && s.charCodeAt(start) === 0x2f && spaced[k] && isWord(k - 1) && kinds[k - 1] === KEEP
+      && ends[k - 1]! - starts[k - 1]! <= 7 && HTTP_METHODS.has(s.slice(starts[k - 1]!, ends[k - 1]!))) {
+      kinds[k] = ROUTE;
+    }
     // user NAME
     if (isWord(k + 1) && spaced[k + 1] && kinds[k + 1] === KEEP && NAME_INTRODUCERS.some((w) => equalsIgnoreCase(s, start, end, w))) {
       if (!FUNCTION_WORDS.has(s.slice(starts[k + 1]!, ends[k + 1]!).toLowerCase())) kinds[k + 1] = NAME;
@@ -598,6 +686,14 @@ function render(
       continue;
     }
     const space = spaced[k] === 1 && emitted;
+    if (kind === ROUTE) {
+      flush();
+      out += (space ? ' ' : '') + renderRoute(s, start, end, explain);
+      explainedStart = -1;
+      lastWasVariable = false;
+      emitted = true;
+      continue;
+    }
     if (kind !== KEEP) {
       if (explain) {
         explain.push({ kind: KIND_NAMES[kind - 1]!, text: s.slice(start, end) });
@@ -631,4 +727,67 @@ function render(
   }
   flush();
   return out;
+}
+
+/**
+ * `/api/v1/users/123?expand=true` -> `/api/v1/users/<*>?expand=<*>`: segments
+ * that are words (`users`, `getUser`, `index.html`) or versions (`v1`) stay,
+ * any other segment is a value (numbers, ids, codes, encoded text); query
+ * parameter names stay and their values are masked.
+ */
+function renderRoute(s: string, start: number, end: number, explain: MaskedValue[] | undefined): string {
+  let out = '';
+  let segmentStart = start;
+  let query = false;
+  for (let i = start; i <= end; i++) {
+    const c = i < end ? s.charCodeAt(i) : 0x2f;
+    const endsSegment = c === 0x2f ? !query || i === end : c === 0x3f ? !query : query && (c === 0x26 || c === 0x3b || c === 0x3d);
+    if (!endsSegment && c !== 0x23) continue;
+    if (segmentStart < i) {
+      const isValue = query && s.charCodeAt(segmentStart - 1) === 0x3d;
+      if (!isValue && isRouteWord(s, segmentStart, i)) {
+        out += s.slice(segmentStart, i);
+      } else {
+        out += VARIABLE;
+        if (explain) explain.push({ kind: isValue ? 'value' : routeValueKind(s, segmentStart, i), text: s.slice(segmentStart, i) });
+      }
+    }
+    if (c === 0x23 /* # */) {
+      out += `#${VARIABLE}`;
+      if (explain) explain.push({ kind: 'value', text: s.slice(i + 1, end) });
+      return out;
+    }
+    if (i < end) out += s[i]!;
+    if (c === 0x3f) query = true;
+    segmentStart = i + 1;
+  }
+  return out;
+}
+
+/** A route segment that names something: letters joined by `-`, `_` or `.`, at most one capital in a row; or `v2`. */
+function isRouteWord(s: string, start: number, end: number): boolean {
+  const length = end - start;
+  if (length > MAX_ROUTE_SEGMENT_CHARS) return false;
+  const first = s.charCodeAt(start);
+  if ((first === 0x76 || first === 0x56) && length >= 2 && length <= 4) {
+    let digits = true;
+    for (let i = start + 1; i < end; i++) if (!isDigit(s.charCodeAt(i))) digits = false;
+    if (digits) return true;
+  }
+  let previousUpper = false;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (isLower(c)) previousUpper = false;
+    else if (isUpper(c)) {
+      if (previousUpper) return false;
+      previousUpper = true;
+    } else if (c === 0x2d || c === 0x5f || c === 0x2e) previousUpper = false;
+    else return false;
+  }
+  return !isGeneratedId(s, start, end);
+}
+
+function routeValueKind(s: string, start: number, end: number): VariableKind {
+  const kind = classifyToken(s, start, end);
+  return kind > 0 && kind <= KIND_NAMES.length ? KIND_NAMES[kind - 1]! : 'id';
 }
