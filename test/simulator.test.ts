@@ -5,6 +5,7 @@ import { INVALID_KINDS } from '../src/simulator/invalid.js';
 import { formatHeader } from '../src/simulator/log-format.js';
 import { ERROR_SCENARIOS } from '../src/simulator/scenarios.js';
 import { SERVICES } from '../src/simulator/services.js';
+import { TRAFFIC_TEMPLATES } from '../src/simulator/traffic.js';
 import { validateLogRecord } from '../src/workers/validate-record.js';
 
 const START = Date.parse('2026-11-29T10:00:00.000Z');
@@ -65,6 +66,26 @@ describe('log simulator', () => {
     expect(levelsBy('python')).not.toContain('WARN');
     expect(levelsBy('java')).toContain('WARN');
     expect(levelsBy('java')).not.toContain('WARNING');
+  });
+
+  it('labels each traffic message shape on its own: one endpoint, retry target or cache per label', () => {
+    expect(new Set(TRAFFIC_TEMPLATES.map((t) => t.id)).size).toBe(TRAFFIC_TEMPLATES.length);
+    const events = valid(take(new LogSimulator({ seed: 4, errorRatio: 0, invalidRatio: 0, clock: steppingClock(START, 1) }), 5000));
+    const labels = new Set(events.map((e) => e.label));
+    expect(labels).toEqual(new Set(TRAFFIC_TEMPLATES.map((t) => `traffic:${t.id}`)));
+    for (const event of events) {
+      const access = /^traffic:http-access:(GET|POST|PUT) (\S+)$/.exec(event.label);
+      if (access) {
+        const route = new RegExp(`^${access[2]!.replace(/[.?]/g, '\\$&').replace(/\{\w+\}/g, '[^/ ]+')}$`);
+        const [method, path] = event.record.message.split(' ');
+        expect(method, event.record.message).toBe(access[1]);
+        expect(path, event.record.message).toMatch(route);
+      }
+      const retry = /^traffic:retrying-call:(.+)$/.exec(event.label);
+      if (retry) expect(event.record.message).toContain(`Retrying call to ${retry[1]!} (`);
+      const cache = /^traffic:cache-stats:(.+)$/.exec(event.label);
+      if (cache) expect(event.record.message).toMatch(new RegExp(`^Cache ${cache[1]!} hit ratio `));
+    }
   });
 
   it('puts the ground-truth label into the record only when asked', () => {

@@ -26,7 +26,7 @@ function recordsOf(select: (label: string) => boolean, seed: number): { json: st
 
 export function fingerprintSuite(): BenchSuite {
   const fingerprint = compileFingerprinter();
-  const single = recordsOf((label) => label === 'traffic:http-access', 1);
+  const single = recordsOf((label) => label.startsWith('traffic:http-access:'), 1);
   // jwt-expired: an exception line and 19 frames, the ~20-line trace of the target.
   const trace = recordsOf((label) => label === 'jwt-expired', 2);
   const accuracy = simulatorAccuracy(fingerprint, 1, 10_000);
