@@ -5,11 +5,13 @@
 import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { formatSuite, machineInfo, runSuite, type BenchSuite, type SuiteResult } from './harness.js';
+import { decodeSuite } from './suites/decode.js';
 import { fingerprintSuite } from './suites/fingerprint.js';
 import { simulatorSuite } from './suites/simulator.js';
 
 const SUITES: Record<string, () => BenchSuite> = {
   simulator: simulatorSuite,
+  decode: decodeSuite,
   fingerprint: fingerprintSuite,
 };
 
