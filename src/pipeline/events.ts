@@ -1,0 +1,15 @@
+/** The pipeline's event catalogue; metrics and logs listen, the pipeline only emits. One event per batch, never per record. */
+import { EventEmitter } from 'node:events';
+import type { IncidentCandidate } from '../workers/protocol.js';
+
+export interface PipelineEvents {
+  'batch.completed': [{ shardId: string; records: number; subRecords: number; valid: number; invalid: number; durationMs: number; millisBehindLatest: number | undefined }];
+  /** A required sink failed a write; the batch is retried, the shard's checkpoint waits. */
+  'sink.retry': [{ shardId: string; sink: string; error: string; attempt: number }];
+  'worker.crashed': [{ records: number; error: string }];
+  'incidents.detected': [{ shardId: string; candidates: readonly IncidentCandidate[] }];
+  /** In-flight work of a shard was dropped because its lease was lost (nothing checkpointed). */
+  'shard.cancelled': [{ shardId: string; inFlightBatches: number }];
+}
+
+export class PipelineEventBus extends EventEmitter<PipelineEvents> {}

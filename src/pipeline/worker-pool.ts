@@ -1,0 +1,148 @@
+/**
+ * The worker-thread pool (piscina) and what the pipeline needs of it: run a
+ * shard batch (packed, moved), survive crashed threads (retry once, then
+ * bisect the batch until the poison record is alone; that record goes to the
+ * DLQ as `worker_crash` and the rest of the batch is processed), and report
+ * utilisation and queue depth for backpressure and metrics.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { StreamRecord } from '../lease/record-processor.js';
+import type { FingerprintConfig } from '../workers/fingerprint/config.js';
+import { MAX_PODS_PER_CANDIDATE, type BatchResult, type IncidentCandidate, type WorkerSettings } from '../workers/protocol.js';
+import type { WorkerData } from '../workers/worker-entry.js';
+import { packBatch } from './pack.js';
+
+export interface WorkerPoolOptions {
+  /** Worker threads; default: available parallelism, at least 1. */
+  readonly threads?: number;
+  /** Close idle threads after this long (they restart on demand). */
+  readonly idleTimeoutMs?: number;
+  readonly settings: WorkerSettings;
+  readonly fingerprint?: Partial<FingerprintConfig>;
+  /** The worker module; tests substitute one that crashes on purpose. */
+  readonly filename?: string;
+  /** Told about every crashed attempt (for metrics and logs). */
+  readonly onWorkerCrash?: (error: unknown, records: number) => void;
+}
+
+/** The compiled worker beside this module; from source (vitest) the build's copy. */
+export function defaultWorkerFilename(): string {
+  const here = fileURLToPath(import.meta.url);
+  const beside = fileURLToPath(new URL('../workers/worker-entry.js', import.meta.url));
+  if (existsSync(beside)) return beside;
+  if (here.endsWith('.ts')) {
+    const built = fileURLToPath(new URL('../../dist/src/workers/worker-entry.js', import.meta.url));
+    if (existsSync(built)) return built;
+  }
+  throw new Error(`worker-entry.js not found beside ${here}: run \`npm run build\` first`);
+}
+
+const EMPTY_RESULT: BatchResult = {
+  archive: new Uint8Array(0),
+  archiveLines: 0,
+  invalid: [],
+  incidents: [],
+  stats: { records: 0, subRecords: 0, valid: 0, invalid: 0, fingerprinted: 0 },
+};
+
+/** Joins the results of two consecutive halves of a batch (record indexes of the second shifted). */
+export function mergeResults(first: BatchResult, second: BatchResult, firstCount: number): BatchResult {
+  const archive = new Uint8Array(first.archive.byteLength + second.archive.byteLength);
+  archive.set(first.archive, 0);
+  archive.set(second.archive, first.archive.byteLength);
+  const incidents = new Map<string, IncidentCandidate>(first.incidents.map((c) => [c.fingerprint, { ...c, pods: [...c.pods] }]));
+  for (const c of second.incidents) {
+    const existing = incidents.get(c.fingerprint);
+    if (!existing) {
+      incidents.set(c.fingerprint, c);
+      continue;
+    }
+    existing.count += c.count;
+    existing.firstSeenMs = Math.min(existing.firstSeenMs, c.firstSeenMs);
+    existing.lastSeenMs = Math.max(existing.lastSeenMs, c.lastSeenMs);
+    for (const pod of c.pods) if (existing.pods.length < MAX_PODS_PER_CANDIDATE && !existing.pods.includes(pod)) existing.pods.push(pod);
+  }
+  const a = first.stats;
+  const b = second.stats;
+  return {
+    archive,
+    archiveLines: first.archiveLines + second.archiveLines,
+    invalid: [...first.invalid, ...second.invalid.map((r) => ({ ...r, recordIndex: r.recordIndex + firstCount }))],
+    incidents: [...incidents.values()],
+    stats: {
+      records: a.records + b.records,
+      subRecords: a.subRecords + b.subRecords,
+      valid: a.valid + b.valid,
+      invalid: a.invalid + b.invalid,
+      fingerprinted: a.fingerprinted + b.fingerprinted,
+    },
+  };
+}
+
+export class WorkerPool {
+  private readonly piscina: Piscina;
+  readonly threads: number;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.threads = Math.max(1, options.threads ?? availableParallelism());
+    const workerData: WorkerData = { settings: options.settings, fingerprint: options.fingerprint ?? {} };
+    this.piscina = new Piscina({
+      filename: options.filename ?? defaultWorkerFilename(),
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      idleTimeout: options.idleTimeoutMs ?? 60_000,
+      // The pipeline bounds in-flight batches itself; this queue never holds more than that.
+      maxQueue: 'auto',
+      workerData,
+    });
+    // Without a listener an error in an idle worker would crash the process.
+    this.piscina.on('error', (error: unknown) => options.onWorkerCrash?.(error, 0));
+  }
+
+  /** Share of thread time busy since start, 0..1. */
+  get utilization(): number {
+    return this.piscina.utilization;
+  }
+
+  get queueSize(): number {
+    return this.piscina.queueSize;
+  }
+
+  /** Processes a batch; never rejects for a crashing record (it comes back as `worker_crash`). */
+  async run(shardId: string, records: readonly StreamRecord[]): Promise<BatchResult> {
+    if (records.length === 0) return EMPTY_RESULT;
+    try {
+      return await this.attempt(shardId, records);
+    } catch (error) {
+      this.options.onWorkerCrash?.(error, records.length);
+    }
+    try {
+      return await this.attempt(shardId, records);
+    } catch (error) {
+      this.options.onWorkerCrash?.(error, records.length);
+    }
+    if (records.length === 1) {
+      return {
+        ...EMPTY_RESULT,
+        invalid: [{ recordIndex: 0, subSequenceNumber: 0, code: 'worker_crash', message: 'the worker thread crashed twice on this record' }],
+        stats: { ...EMPTY_RESULT.stats, records: 1, invalid: 1 },
+      };
+    }
+    const middle = Math.ceil(records.length / 2);
+    const first = await this.run(shardId, records.slice(0, middle));
+    const second = await this.run(shardId, records.slice(middle));
+    return mergeResults(first, second, middle);
+  }
+
+  async destroy(): Promise<void> {
+    await this.piscina.destroy();
+  }
+
+  private attempt(shardId: string, records: readonly StreamRecord[]): Promise<BatchResult> {
+    const packed = packBatch(shardId, records);
+    return this.piscina.run(packed.task, { transferList: packed.transferList }) as Promise<BatchResult>;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The typed task/result protocol between the main thread and the worker pool.
+ * A batch crosses the thread boundary as ONE packed buffer plus offsets, moved
+ * (transferred), never cloned per record; the result's archive lines come back
+ * the same way. Positions (sequence numbers) stay on the main thread except as
+ * packed ASCII, which the worker needs to write `_cali` into archive lines.
+ */
+import type { LevelClass } from './fingerprint/fingerprint.js';
+
+export interface WorkerSettings {
+  /** Records at or above this level class are fingerprinted and become incident candidates. */
+  readonly fingerprintMinLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** Largest payload a gzip record may inflate to. */
+  readonly maxDecodedBytes: number;
+}
+
+export interface BatchTask {
+  readonly shardId: string;
+  readonly count: number;
+  /** Payloads back to back, then the ASCII sequence numbers back to back. */
+  readonly buffer: ArrayBuffer;
+  /** 2 * (count + 1) entries: payload i is [o[i], o[i+1]); sequence number i is [o[count+1+i], o[count+2+i]). */
+  readonly offsets: Uint32Array;
+  /** ApproximateArrivalTimestamp per record (NaN when unknown). */
+  readonly arrivalMs: Float64Array;
+}
+
+/** Why a record (or one of its sub-records) is not valid; the DLQ's reason codes. */
+export type InvalidReasonCode =
+  | 'empty_payload'
+  | 'payload_too_large'
+  | 'gzip_corrupt'
+  | 'kpl_checksum_mismatch'
+  | 'kpl_malformed'
+  | 'invalid_utf8'
+  | 'not_json_object'
+  | 'malformed_json'
+  | 'schema_violation'
+  | 'worker_crash';
+
+export interface ValidationIssue {
+  readonly path: string;
+  readonly expected: string;
+}
+
+export interface InvalidRecord {
+  readonly recordIndex: number;
+  readonly subSequenceNumber: number;
+  readonly code: InvalidReasonCode;
+  readonly message?: string | undefined;
+  readonly errors?: readonly ValidationIssue[] | undefined;
+}
+
+/** One fingerprint's occurrences within a batch: what alerting needs, pre-aggregated. */
+export interface IncidentCandidate {
+  readonly fingerprint: string;
+  readonly kind: 'stack' | 'message';
+  readonly template: string;
+  readonly service: string;
+  readonly levelClass: LevelClass;
+  count: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** Distinct pods seen, at most MAX_PODS_PER_CANDIDATE. */
+  readonly pods: string[];
+  /** The first occurrence, for the alert text. */
+  readonly sample: {
+    readonly message: string;
+    readonly exception: string | undefined;
+    readonly sequenceNumber: string;
+    readonly subSequenceNumber: number;
+  };
+}
+
+export const MAX_PODS_PER_CANDIDATE = 10;
+
+export interface BatchStats {
+  records: number;
+  subRecords: number;
+  valid: number;
+  invalid: number;
+  fingerprinted: number;
+}
+
+export interface BatchResult {
+  /** Archive NDJSON lines back to back, each ending in `\n`. */
+  readonly archive: Uint8Array;
+  readonly archiveLines: number;
+  readonly invalid: readonly InvalidRecord[];
+  readonly incidents: readonly IncidentCandidate[];
+  readonly stats: BatchStats;
+}

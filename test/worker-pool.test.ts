@@ -1,0 +1,135 @@
+/**
+ * The worker side of the pipeline: the batch processor's output on simulator
+ * records (archive lines with `_cali`, typed invalid reasons, incident
+ * candidates), the pool returning the same bytes as the single-thread path,
+ * and crashed threads: retried, then bisected down to the poison record.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { StreamRecord } from '../src/lease/record-processor.js';
+import { packBatch } from '../src/pipeline/pack.js';
+import { WorkerPool } from '../src/pipeline/worker-pool.js';
+import { LogSimulator, steppingClock, type SimulatedEvent } from '../src/simulator/generator.js';
+import { compileFingerprinter } from '../src/workers/fingerprint/fingerprint.js';
+import { compileBatchProcessor } from '../src/workers/process-batch.js';
+import type { WorkerSettings } from '../src/workers/protocol.js';
+
+const SETTINGS: WorkerSettings = { fingerprintMinLevel: 'warn', maxDecodedBytes: 1024 * 1024 };
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const pools: WorkerPool[] = [];
+const scratch = mkdtempSync(join(tmpdir(), 'cali-pool-'));
+
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.destroy()));
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+function events(n: number, options: { errorRatio?: number; invalidRatio?: number; seed?: number } = {}): SimulatedEvent[] {
+  const simulator = new LogSimulator({ seed: options.seed ?? 1, errorRatio: options.errorRatio ?? 0.2, invalidRatio: options.invalidRatio ?? 0, clock: steppingClock(Date.parse('2026-11-29T10:00:00Z'), 7) });
+  return Array.from({ length: n }, () => simulator.next());
+}
+
+function records(list: readonly SimulatedEvent[] | readonly Uint8Array[]): StreamRecord[] {
+  return list.map((e, i) => ({
+    data: e instanceof Uint8Array ? e : e.data,
+    sequenceNumber: `4968067898554791206166072123992218501817765218102${String(1000 + i).padStart(7, '0')}`,
+    partitionKey: 'k',
+    approximateArrivalMs: 1_795_964_868_000 + i,
+  }));
+}
+
+const processBatch = compileBatchProcessor(SETTINGS, compileFingerprinter());
+
+describe('batch processor', () => {
+  it('archives valid records with their position, and types every invalid kind', () => {
+    const list = events(3000, { invalidRatio: 0.2 });
+    const input = records(list);
+    const result = processBatch(packBatch('shardId-000000000001', input).task);
+    const lines = decoder.decode(result.archive).trimEnd().split('\n');
+    const valid = list.filter((e) => e.kind === 'valid');
+    expect(result.archiveLines).toBe(valid.length);
+    expect(lines).toHaveLength(valid.length);
+    const first = JSON.parse(lines[0]!) as Record<string, unknown> & { _cali: Record<string, unknown> };
+    const firstIndex = list.findIndex((e) => e.kind === 'valid');
+    expect(first._cali).toMatchObject({ shardId: 'shardId-000000000001', sequenceNumber: input[firstIndex]!.sequenceNumber, subSequenceNumber: 0, arrivalMs: input[firstIndex]!.approximateArrivalMs });
+    expect(first.message).toBe((list[firstIndex] as { record: { message: string } }).record.message);
+
+    const expected: Record<string, string> = {
+      'malformed-json': 'malformed_json', 'missing-field': 'schema_violation', 'wrong-type': 'schema_violation',
+      oversized: 'schema_violation', unparsed: 'schema_violation', 'binary-garbage': 'not_json_object',
+    };
+    const invalid = list.flatMap((e, i) => (e.kind === 'invalid' ? [[i, e.invalidKind] as const] : []));
+    expect(result.invalid.map((r) => r.recordIndex)).toEqual(invalid.map(([i]) => i));
+    for (const [k, entry] of result.invalid.entries()) {
+      const kind = invalid[k]![1];
+      if (kind === 'binary-garbage') expect(['not_json_object', 'invalid_utf8']).toContain(entry.code);
+      else expect(entry.code, kind).toBe(expected[kind]);
+    }
+    expect(result.stats).toMatchObject({ records: 3000, valid: valid.length, invalid: invalid.length });
+  });
+
+  it('aggregates incident candidates per fingerprint within the batch', () => {
+    const list = events(600, { errorRatio: 1 });
+    const result = processBatch(packBatch('s', records(list)).task);
+    const byScenario = new Map<string, number>();
+    for (const e of list) byScenario.set(e.label, (byScenario.get(e.label) ?? 0) + 1);
+    expect(result.incidents).toHaveLength(byScenario.size);
+    expect(result.incidents.map((c) => c.count).sort((a, b) => a - b)).toEqual([...byScenario.values()].sort((a, b) => a - b));
+    for (const c of result.incidents) {
+      expect(c.pods.length).toBeGreaterThan(0);
+      expect(c.lastSeenMs).toBeGreaterThanOrEqual(c.firstSeenMs);
+      expect(c.sample.exception).toBeDefined();
+    }
+  });
+});
+
+describe('worker pool', () => {
+  it('returns exactly what the single-thread path returns, from two threads', async () => {
+    const pool = new WorkerPool({ threads: 2, settings: SETTINGS });
+    pools.push(pool);
+    const input = records(events(2000, { invalidRatio: 0.05 }));
+    const direct = processBatch(packBatch('s', input).task);
+    const [a, b] = await Promise.all([pool.run('s', input.slice(0, 1000)), pool.run('s', input.slice(1000))]);
+    expect(decoder.decode(a!.archive) + decoder.decode(b!.archive)).toBe(decoder.decode(direct.archive));
+    expect(a!.stats.invalid + b!.stats.invalid).toBe(direct.stats.invalid);
+    // The input records are untouched: only the packed copy moved to the thread.
+    expect(input[0]!.data.byteLength).toBeGreaterThan(0);
+  });
+
+  it('retries a batch whose thread died, losing nothing', async () => {
+    process.env.CALI_TEST_CRASH_ONCE_FILE = join(scratch, 'crashed-once');
+    const crashes: number[] = [];
+    const pool = new WorkerPool({
+      threads: 2, settings: SETTINGS, filename: fileURLToPath(new URL('./fixtures/workers/crashing-worker.mjs', import.meta.url)),
+      onWorkerCrash: (_error, n) => crashes.push(n),
+    });
+    pools.push(pool);
+    const list = events(100);
+    const input = records([...list.slice(0, 50).map((e) => e.data), encoder.encode('{"message":"ONCE"}'), ...list.slice(50).map((e) => e.data)]);
+    const result = await pool.run('s', input);
+    expect(crashes).toEqual([101]);
+    expect(result.stats.records).toBe(101);
+    expect(result.archiveLines).toBe(list.filter((e) => e.kind === 'valid').length);
+    expect(result.invalid.map((r) => [r.recordIndex, r.code])).toEqual([[50, 'schema_violation']]);
+  });
+
+  it('bisects a batch that crashes twice down to the poison record, which goes to the DLQ as worker_crash', async () => {
+    const pool = new WorkerPool({ threads: 2, settings: SETTINGS, filename: fileURLToPath(new URL('./fixtures/workers/crashing-worker.mjs', import.meta.url)) });
+    pools.push(pool);
+    const list = events(63, { errorRatio: 0.3 });
+    const input = records([...list.slice(0, 20).map((e) => e.data), encoder.encode('POISON'), ...list.slice(20).map((e) => e.data)]);
+    const result = await pool.run('s', input);
+    expect(result.invalid).toEqual([expect.objectContaining({ recordIndex: 20, code: 'worker_crash' })]);
+    expect(result.archiveLines).toBe(63);
+    const direct = processBatch(packBatch('s', records(list)).task);
+    // Same records archived, in the same order; only their positions moved by one.
+    const withoutPosition = (archive: Uint8Array): string[] => decoder.decode(archive).split('\n').map((l) => l.replace(/,"_cali":\{[^}]*\}\}$/, '}'));
+    expect(withoutPosition(result.archive)).toEqual(withoutPosition(direct.archive));
+    const after = await pool.run('s', records(list.slice(0, 5)));
+    expect(after.archiveLines).toBe(5);
+  }, 60_000);
+});
