@@ -4,23 +4,33 @@
  * pipeline; the pipeline implements the lease layer's contract).
  */
 import type { Logger } from 'pino';
-import { createKinesisClient } from './aws.js';
+import { createKinesisClient, createS3Client } from './aws.js';
 import type { RunConfig } from './config/run-config.js';
 import { LeaseCoordinator } from './lease/coordinator.js';
 import { DynamoDbLeaseStore } from './lease/dynamodb-lease-store.js';
 import { LeaseEventBus, type LeaseEvents } from './lease/events.js';
 import { ShardSyncer } from './lease/shard-sync.js';
-import { CheckpointingCounter } from './pipeline/checkpointing-counter.js';
+import { PipelineEventBus } from './pipeline/events.js';
 import { KinesisShardReader } from './pipeline/kinesis-shard-reader.js';
+import { RecordPipeline, type IncidentSink } from './pipeline/record-pipeline.js';
+import { ArchiveSink } from './pipeline/sinks/archive/sink.js';
+import { DlqSink } from './pipeline/sinks/dlq/sink.js';
+import { WorkerPool } from './pipeline/worker-pool.js';
 
 export interface RunningConsumer {
   readonly coordinator: LeaseCoordinator;
-  /** Graceful: finish batches, checkpoint, release leases, close clients. */
+  readonly pipeline: RecordPipeline;
+  /** Graceful: finish batches, checkpoint, release leases, flush sinks, close clients. */
   stop(): Promise<void>;
 }
 
-/** Every lease event becomes one structured log line: the event name is the message. */
-function logLeaseEvents(events: LeaseEventBus, logger: Logger): void {
+export interface ConsumerOptions {
+  /** Where incident candidates go until alerting exists; default: one log line per fingerprint per batch. */
+  readonly incidents?: IncidentSink;
+}
+
+/** Every lease and pipeline event becomes one structured log line: the event name is the message. */
+function logEvents(lease: LeaseEventBus, pipeline: PipelineEventBus, logger: Logger): void {
   const names: (keyof LeaseEvents)[] = [
     'lease.taken', 'lease.handoff_requested', 'lease.handed_over', 'lease.lost', 'lease.released', 'lease.renewal_failed',
     'lease.created', 'lease.deleted', 'lease.item_skipped', 'shard.ended', 'shard_sync.completed', 'shard_sync.failed',
@@ -28,16 +38,25 @@ function logLeaseEvents(events: LeaseEventBus, logger: Logger): void {
   ];
   const warnings = new Set<keyof LeaseEvents>(['lease.lost', 'lease.renewal_failed', 'lease.item_skipped', 'shard_sync.failed', 'take_cycle.failed', 'processor.failed']);
   for (const name of names) {
-    events.on(name, (payload: object) => {
+    lease.on(name, (payload: object) => {
       if (warnings.has(name)) logger.warn(payload, name);
       else logger.info(payload, name);
     });
   }
+  pipeline.on('batch.completed', (payload) => {
+    if (logger.isLevelEnabled('debug')) logger.debug({ leaseKey: payload.shardId, ...payload }, 'batch.processed');
+  });
+  pipeline.on('sink.retry', (payload) => logger.warn(payload, 'sink.retry'));
+  pipeline.on('worker.crashed', (payload) => logger.warn(payload, 'worker.crashed'));
+  pipeline.on('shard.cancelled', (payload) => logger.info(payload, 'shard.cancelled'));
 }
 
-export async function startConsumer(config: RunConfig, logger: Logger): Promise<RunningConsumer> {
+export async function startConsumer(config: RunConfig, logger: Logger, options: ConsumerOptions = {}): Promise<RunningConsumer> {
   const { region, kinesisEndpoint, streamName } = config.stream;
+  const workerId = config.lease.workerId;
   const kinesis = createKinesisClient({ region, ...(kinesisEndpoint ? { endpoint: kinesisEndpoint } : {}) });
+  // One attempt per SDK call: the sinks' writer has its own retry policy, which would otherwise multiply.
+  const s3 = createS3Client({ region, maxAttempts: 1, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}) });
   const store = DynamoDbLeaseStore.create({
     region,
     tableName: config.appName,
@@ -45,35 +64,50 @@ export async function startConsumer(config: RunConfig, logger: Logger): Promise<
     operationTimeoutMs: Math.max(1_000, config.lease.renewIntervalMs),
     ...(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {}),
   });
-  const events = new LeaseEventBus();
-  logLeaseEvents(events, logger);
+  const leaseEvents = new LeaseEventBus();
+  const pipelineEvents = new PipelineEventBus();
+  logEvents(leaseEvents, pipelineEvents, logger);
+  const pool = new WorkerPool({
+    threads: config.workerThreads,
+    settings: { fingerprintMinLevel: 'warn', maxDecodedBytes: 1024 * 1024 },
+    onWorkerCrash: (error, records) => pipelineEvents.emit('worker.crashed', { records, error: error instanceof Error ? error.message : String(error) }),
+  });
+  const archive = ArchiveSink.create(config.archive, { workerId, s3Client: s3 });
+  const dlq = DlqSink.create(config.dlq, { workerId, s3Client: s3 });
+  const incidents: IncidentSink = options.incidents ?? {
+    publish: (shardId, candidates) => {
+      for (const c of candidates) logger.info({ shardId, fingerprint: c.fingerprint, service: c.service, level: c.levelClass, count: c.count, template: c.template }, 'incident.candidate');
+    },
+  };
+  const pipeline = new RecordPipeline(pool, { archive, dlq, incidents }, {}, pipelineEvents);
   const coordinator = new LeaseCoordinator({
     store,
     config: config.lease,
-    events,
-    syncer: new ShardSyncer(kinesis, streamName, store, config.lease.initialPosition, events),
-    processorFactory: () => new CheckpointingCounter({
-      onFirstRecords: (shardId, firstSequenceNumber) => logger.info({ leaseKey: shardId, firstSequenceNumber }, 'shard.processing_started'),
-      onBatch: (shardId, records, firstSequenceNumber, lastSequenceNumber) => {
-        if (logger.isLevelEnabled('debug')) logger.debug({ leaseKey: shardId, records, firstSequenceNumber, lastSequenceNumber }, 'batch.processed');
-      },
-    }),
+    events: leaseEvents,
+    syncer: new ShardSyncer(kinesis, streamName, store, config.lease.initialPosition, leaseEvents),
+    processorFactory: (shardId) => pipeline.processorFor(shardId),
     readerFactory: ({ shardId, from, atTimestampMs }) => new KinesisShardReader(kinesis, { streamName }, shardId, from, atTimestampMs),
   });
+  const closeAll = async (): Promise<void> => {
+    await Promise.allSettled([archive.close(), dlq.close()]);
+    await pool.destroy();
+    store.close();
+    kinesis.destroy();
+    s3.destroy();
+  };
   try {
     await coordinator.start();
   } catch (error) {
-    store.close();
-    kinesis.destroy();
+    await closeAll();
     throw error;
   }
-  logger.info({ stream: streamName, leaseTable: config.appName }, 'consumer.started');
+  logger.info({ stream: streamName, leaseTable: config.appName, workerThreads: pool.threads }, 'consumer.started');
   return {
     coordinator,
+    pipeline,
     async stop() {
       await coordinator.stop();
-      store.close();
-      kinesis.destroy();
+      await closeAll();
       logger.info('consumer.stopped');
     },
   };

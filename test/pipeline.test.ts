@@ -6,7 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RecordCheckpointer, ShardBatch, StreamRecord } from '../src/lease/record-processor.js';
-import { RecordPipeline, type ArchiveChunk, type BatchRunner, type DeadLetter } from '../src/pipeline/record-pipeline.js';
+import { RecordPipeline, type BatchRunner } from '../src/pipeline/record-pipeline.js';
+import type { ArchiveChunk } from '../src/pipeline/sinks/archive/sink.js';
+import type { DeadLetter } from '../src/pipeline/sinks/dlq/dead-letter.js';
 import { SinkError, type Sink } from '../src/pipeline/sinks/sink.js';
 import type { BatchResult } from '../src/workers/protocol.js';
 

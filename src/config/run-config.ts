@@ -2,9 +2,12 @@
  * `cali run`'s configuration from the environment (12-factor), validated at
  * start-up: every problem names the variable and the fix.
  */
+import { availableParallelism } from 'node:os';
 import { CaliError } from '../errors.js';
+import { compileArchiveSinkConfig, type ArchiveSinkConfig } from '../pipeline/sinks/archive/config.js';
+import { compileDlqSinkConfig, type DlqSinkConfig } from '../pipeline/sinks/dlq/config.js';
 import { compileLeaseConfig, DEFAULT_FAILOVER_MS, type InitialPosition, type LeaseConfig } from '../lease/config.js';
-import { loadKinesisStreamEnv, optionalUrl, type Env, type KinesisStreamEnv } from './env.js';
+import { loadKinesisStreamEnv, optionalUrl, requiredString, type Env, type KinesisStreamEnv } from './env.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -15,6 +18,11 @@ export interface RunConfig {
   readonly appName: string;
   readonly dynamoDbEndpoint: string | undefined;
   readonly lease: LeaseConfig;
+  readonly s3Endpoint: string | undefined;
+  readonly archive: ArchiveSinkConfig;
+  readonly dlq: DlqSinkConfig;
+  /** Worker threads for validation and fingerprinting. */
+  readonly workerThreads: number;
 }
 
 function configError(variable: string, message: string): CaliError {
@@ -57,5 +65,18 @@ export function loadRunConfig(env: Env): RunConfig {
   }
   const logLevel = (env.CALI_LOG_LEVEL?.trim() || 'info') as LogLevelName;
   if (!LOG_LEVELS.includes(logLevel)) throw configError('CALI_LOG_LEVEL', `is "${logLevel}": use one of ${LOG_LEVELS.join(', ')}`);
-  return { logLevel, stream, appName, dynamoDbEndpoint: optionalUrl(env, 'AWS_ENDPOINT_URL_DYNAMODB'), lease };
+  const archiveUri = requiredString(env, 'CALI_ARCHIVE_URI', 'set it to s3://bucket/prefix/ or a local directory for the archive of valid records');
+  const dlqUri = requiredString(env, 'CALI_DLQ_URI', 'set it to s3://bucket/prefix/ or a local directory for the dead-letter queue');
+  const threadsRaw = env.CALI_WORKER_THREADS?.trim();
+  const workerThreads = threadsRaw ? Number(threadsRaw) : availableParallelism();
+  if (!Number.isInteger(workerThreads) || workerThreads < 1 || workerThreads > 64) {
+    throw configError('CALI_WORKER_THREADS', `is "${threadsRaw}": set a whole number of threads from 1 to 64 (default: the number of cores)`);
+  }
+  return {
+    logLevel, stream, appName, lease, workerThreads,
+    dynamoDbEndpoint: optionalUrl(env, 'AWS_ENDPOINT_URL_DYNAMODB'),
+    s3Endpoint: optionalUrl(env, 'AWS_ENDPOINT_URL_S3'),
+    archive: compileArchiveSinkConfig({ uri: archiveUri }),
+    dlq: compileDlqSinkConfig({ uri: dlqUri }),
+  };
 }

@@ -3,7 +3,10 @@ import { EventEmitter } from 'node:events';
 import type { IncidentCandidate } from '../workers/protocol.js';
 
 export interface PipelineEvents {
-  'batch.completed': [{ shardId: string; records: number; subRecords: number; valid: number; invalid: number; durationMs: number; millisBehindLatest: number | undefined }];
+  'batch.completed': [{
+    shardId: string; records: number; subRecords: number; valid: number; invalid: number; durationMs: number;
+    millisBehindLatest: number | undefined; firstSequenceNumber: string; lastSequenceNumber: string;
+  }];
   /** A required sink failed a write; the batch is retried, the shard's checkpoint waits. */
   'sink.retry': [{ shardId: string; sink: string; error: string; attempt: number }];
   'worker.crashed': [{ records: number; error: string }];

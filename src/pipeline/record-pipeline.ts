@@ -12,27 +12,13 @@
  * with backoff for as long as it takes: the shard stalls, nothing is dropped.
  */
 import type { RecordCheckpointer, ShardBatch, ShardRecordProcessor, StreamRecord } from '../lease/record-processor.js';
-import type { BatchResult, IncidentCandidate, InvalidReasonCode, ValidationIssue } from '../workers/protocol.js';
+import type { BatchResult, IncidentCandidate } from '../workers/protocol.js';
 import { PipelineEventBus } from './events.js';
 import { Semaphore } from './semaphore.js';
+import type { ArchiveChunk } from './sinks/archive/sink.js';
+import type { DeadLetter } from './sinks/dlq/dead-letter.js';
 import type { Sink } from './sinks/sink.js';
 import type { WorkerPool } from './worker-pool.js';
-
-/** Pre-serialised archive lines from a worker (one or more complete NDJSON lines). */
-export interface ArchiveChunk {
-  readonly bytes: Uint8Array;
-  readonly lines: number;
-}
-
-export interface DeadLetter {
-  readonly shardId: string;
-  readonly sequenceNumber: string;
-  readonly subSequenceNumber: number;
-  readonly reason: { readonly code: InvalidReasonCode; readonly message?: string | undefined; readonly errors?: readonly ValidationIssue[] | undefined };
-  /** The original Kinesis record bytes. */
-  readonly data: Uint8Array;
-  readonly failedAtMs: number;
-}
 
 /** Not required for the checkpoint: alerting has its own durability (issue "Alerting"). */
 export interface IncidentSink {
@@ -127,6 +113,7 @@ export class RecordPipeline {
     this.events.emit('batch.completed', {
       shardId, records: s.records, subRecords: s.subRecords, valid: s.valid, invalid: s.invalid,
       durationMs: performance.now() - started, millisBehindLatest: batch.millisBehindLatest,
+      firstSequenceNumber: batch.records[0]!.sequenceNumber, lastSequenceNumber: batch.records.at(-1)!.sequenceNumber,
     });
   }
 

@@ -11,7 +11,8 @@ import { parseJsonLine, type ParseResult } from '../object-reader.js';
 export interface ArchivePosition {
   shardId: string & tags.MinLength<1>;
   sequenceNumber: string & tags.MinLength<1>;
-  subSequenceNumber: number & tags.Type<'uint32'>;
+  // KPL sub-record k starts at k * 1e9 (src/workers/decode/index.ts): beyond uint32, within 2^53.
+  subSequenceNumber: number & tags.Type<'uint64'>;
   /** null for records below the fingerprinting level. */
   fingerprint: string | null;
   /** Kinesis ApproximateArrivalTimestamp in epoch ms; null when unknown. */

@@ -41,7 +41,8 @@ export interface DeadLetter {
 export interface DeadLetterLine {
   shardId: string & tags.MinLength<1>;
   sequenceNumber: string & tags.MinLength<1>;
-  subSequenceNumber: number & tags.Type<'uint32'>;
+  // KPL sub-record k starts at k * 1e9 (src/workers/decode/index.ts): beyond uint32, within 2^53.
+  subSequenceNumber: number & tags.Type<'uint64'>;
   reason: {
     code: string & tags.MinLength<1>;
     message?: string;
