@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { cliEnv, runCli } from './support/cli.js';
 
-const base = { AWS_REGION: 'us-east-1', CALI_STREAM_NAME: 'logs', AWS_ENDPOINT_URL_KINESIS: 'http://127.0.0.1:1', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:1' };
+const base = {
+  AWS_REGION: 'us-east-1', CALI_STREAM_NAME: 'logs', AWS_ENDPOINT_URL_KINESIS: 'http://127.0.0.1:1', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:1',
+  CALI_ARCHIVE_URI: 's3://archive/a/', CALI_DLQ_URI: 's3://dlq/d/',
+};
 
 describe('cali run configuration', () => {
   for (const [variable, value, message] of [
@@ -12,6 +15,9 @@ describe('cali run configuration', () => {
     ['CALI_WORKER_ID', 'has space', /^cali: workerId \(CALI_WORKER_ID\) "has space" must be/],
     ['CALI_LOG_LEVEL', 'loud', /^cali: CALI_LOG_LEVEL is "loud": use one of/],
     ['AWS_ENDPOINT_URL_DYNAMODB', 'nope', /^cali: AWS_ENDPOINT_URL_DYNAMODB is not a URL/],
+    ['CALI_ARCHIVE_URI', '', /^cali: CALI_ARCHIVE_URI is not set: set it to s3:\/\/bucket\/prefix\/ or a local directory/],
+    ['CALI_DLQ_URI', 's3://', /^cali: CALI_DLQ_URI/],
+    ['CALI_WORKER_THREADS', 'many', /^cali: CALI_WORKER_THREADS is "many": set a whole number of threads/],
   ] as const) {
     it(`stops start-up on a bad ${variable} with one line naming it`, () => {
       const result = runCli(['run'], cliEnv({ ...base, [variable]: value }));
