@@ -15,7 +15,7 @@ import { startLocalStack, type LocalStack } from '../src/local/stack.js';
 import { LogSimulator, type SimulatedEvent } from '../src/simulator/generator.js';
 import { KinesisProducer } from '../src/simulator/producer.js';
 import { readWholeStream, waitFor, WorkerProcess } from './support/cluster.js';
-import { reconcileSinks } from './support/reconcile-sinks.js';
+import { reconcileSinks } from '../src/local/reconcile.js';
 
 const STREAM = 'e2e';
 let stack: LocalStack;

@@ -317,13 +317,13 @@ describe('readers', () => {
 });
 
 describe('sink configuration', () => {
-  it('defaults: archive gzip, DLQ plain; 8 MiB, 1 s, 2 in flight, 32 MiB buffered, 5 attempts', () => {
+  it('defaults: archive gzip, DLQ plain; 8 MiB, 0.5 s, 2 in flight, 32 MiB buffered, 5 attempts', () => {
     const archive = compileArchiveSinkConfig({ uri: 's3://cali-archive/archive/' });
     expect(archive).toEqual({
       destination: { kind: 's3', bucket: 'cali-archive', prefix: 'archive/' },
       maxObjectBytes: 8 * 1024 * 1024,
       maxObjectLines: 100_000,
-      maxObjectAgeMs: 1_000,
+      maxObjectAgeMs: 500,
       maxInFlightObjects: 2,
       maxBufferedBytes: 32 * 1024 * 1024,
       compression: 'gzip',

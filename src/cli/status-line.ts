@@ -24,6 +24,11 @@ export class StatusLine {
     }
   }
 
+  /** A line of its own above the status line (an incident, a warning). */
+  print(text: string): void {
+    this.stream.write(this.stream.isTTY ? `\r\x1b[K${text}\n${this.lastText}` : `${text}\n`);
+  }
+
   /** Leaves the final state on its own line. */
   done(text = this.lastText): void {
     this.stream.write(this.stream.isTTY ? `\r\x1b[K${text}\n` : `${text}\n`);

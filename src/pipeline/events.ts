@@ -6,6 +6,8 @@ export interface PipelineEvents {
   'batch.completed': [{
     shardId: string; records: number; subRecords: number; valid: number; invalid: number; durationMs: number;
     millisBehindLatest: number | undefined; firstSequenceNumber: string; lastSequenceNumber: string;
+    /** Age of the batch's oldest record (Kinesis arrival) when both sinks had acked it: end-to-end latency. */
+    oldestArrivalAgeMs: number | undefined;
   }];
   /** A required sink failed a write; the batch is retried, the shard's checkpoint waits. */
   'sink.retry': [{ shardId: string; sink: string; error: string; attempt: number }];

@@ -110,10 +110,13 @@ export class RecordPipeline {
       this.events.emit('incidents.detected', { shardId, candidates: result.incidents });
     }
     const s = result.stats;
+    let oldestArrivalMs = Number.POSITIVE_INFINITY;
+    for (const record of batch.records) if (record.approximateArrivalMs !== undefined && record.approximateArrivalMs < oldestArrivalMs) oldestArrivalMs = record.approximateArrivalMs;
     this.events.emit('batch.completed', {
       shardId, records: s.records, subRecords: s.subRecords, valid: s.valid, invalid: s.invalid,
       durationMs: performance.now() - started, millisBehindLatest: batch.millisBehindLatest,
       firstSequenceNumber: batch.records[0]!.sequenceNumber, lastSequenceNumber: batch.records.at(-1)!.sequenceNumber,
+      oldestArrivalAgeMs: Number.isFinite(oldestArrivalMs) ? Date.now() - oldestArrivalMs : undefined,
     });
   }
 

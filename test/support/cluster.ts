@@ -6,7 +6,6 @@
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { cliEnv, startCli } from './cli.js';
 
 export interface LogLine {
@@ -60,23 +59,7 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
   }
 }
 
-/** Every record's sequence number per shard, in order, read with a plain SDK loop. */
-export async function readWholeStream(client: KinesisClient, streamName: string): Promise<Map<string, string[]>> {
-  const { Shards = [] } = await client.send(new ListShardsCommand({ StreamName: streamName }));
-  const result = new Map<string, string[]>();
-  for (const shard of Shards) {
-    const sequence: string[] = [];
-    let { ShardIterator: iterator } = await client.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
-    while (iterator) {
-      const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-      for (const record of page.Records ?? []) sequence.push(record.SequenceNumber!);
-      if ((page.Records?.length ?? 0) === 0 && (page.MillisBehindLatest ?? 0) === 0) break;
-      iterator = page.NextShardIterator;
-    }
-    result.set(shard.ShardId!, sequence);
-  }
-  return result;
-}
+export { readStreamPositions as readWholeStream } from '../../src/local/reconcile.js';
 
 export interface Reconciliation {
   readonly records: number;

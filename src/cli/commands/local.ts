@@ -1,9 +1,13 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
-import { createKinesisClient } from '../../aws.js';
-import { type CaliError } from '../../errors.js';
-import { startLocalStack } from '../../local/stack.js';
-import { StreamTail } from '../../local/stream-tail.js';
+import { createKinesisClient, createS3Client } from '../../aws.js';
+import { CaliError } from '../../errors.js';
+import { reconcileSinks, readStreamPositions, type SinkReconciliation } from '../../local/reconcile.js';
+import { ARCHIVE_BUCKET, DLQ_BUCKET, startLocalStack } from '../../local/stack.js';
+import { S3ObjectStore } from '../../pipeline/sinks/object-store/s3-object-store.js';
 import { LogSimulator } from '../../simulator/generator.js';
 import { KinesisProducer } from '../../simulator/producer.js';
 import { runSimulation, type SimulationStats } from '../../simulator/run.js';
@@ -14,58 +18,133 @@ import { StatusLine } from '../status-line.js';
 
 interface LocalFlags extends SimulatorFlags {
   shards: number;
+  consumers: number;
   duration?: number;
   summary?: string;
 }
 
-interface LocalSummary {
-  streamName: string;
-  shards: number;
-  elapsedSeconds: number;
-  produced: SimulationStats;
-  inStream: StreamTail['counts'];
-}
+/** What the consumer processes report in their JSON log lines, summed. */
+class ConsumerView {
+  processed = 0;
+  valid = 0;
+  invalid = 0;
+  incidents = 0;
+  readonly owners = new Map<string, string>();
+  readonly latenciesMs: number[] = [];
+  readonly lastSequence = new Map<string, string>();
 
-function statusText(stats: SimulationStats, tail: StreamTail): string {
-  const seconds = Math.max(stats.elapsedMs / 1000, 0.001);
-  const c = tail.counts;
-  return `local: produced ${stats.produced} (${Math.round(stats.produced / seconds)}/s, ${stats.errors} errors, ${stats.invalid} invalid)`
-    + ` | in stream ${c.records} (${c.json} JSON, ${(c.bytes / 1024 / 1024).toFixed(1)} MiB)`
-    + (stats.storm ? ` | storm: ${stats.storm}` : '');
+  onLine(line: string, print: (text: string) => void): void {
+    let event: { msg?: string; workerId?: string; leaseKey?: string; [key: string]: unknown };
+    try {
+      event = JSON.parse(line) as typeof event;
+    } catch {
+      return;
+    }
+    switch (event.msg) {
+      case 'batch.processed':
+        this.processed += Number(event.records);
+        this.valid += Number(event.valid);
+        this.invalid += Number(event.invalid);
+        if (typeof event.oldestArrivalAgeMs === 'number' && this.latenciesMs.length < 100_000) this.latenciesMs.push(event.oldestArrivalAgeMs);
+        if (event.leaseKey) this.lastSequence.set(event.leaseKey, String(event.lastSequenceNumber));
+        break;
+      case 'lease.taken':
+        if (event.leaseKey && event.workerId) this.owners.set(event.leaseKey, event.workerId);
+        break;
+      case 'lease.released':
+      case 'lease.handed_over':
+      case 'lease.lost':
+        if (event.leaseKey && this.owners.get(event.leaseKey) === event.workerId) this.owners.delete(event.leaseKey);
+        break;
+      case 'incident.candidate':
+        this.incidents++;
+        print(`incident ${String(event.fingerprint)} x${String(event.count)} [${String(event.service)}] ${String(event.template).slice(0, 120)}`);
+        break;
+      default:
+        if (typeof event.level === 'number' && event.level >= 40) print(`${event.workerId ?? 'consumer'}: ${event.msg ?? line}`);
+    }
+  }
+
+  leaseText(): string {
+    const perWorker = new Map<string, number>();
+    for (const owner of this.owners.values()) perWorker.set(owner, (perWorker.get(owner) ?? 0) + 1);
+    return [...perWorker.entries()].sort().map(([w, n]) => `${w}:${n}`).join(' ') || 'none yet';
+  }
+
+  percentile(p: number): number | undefined {
+    if (this.latenciesMs.length === 0) return undefined;
+    const sorted = [...this.latenciesMs].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  }
 }
 
 export function registerLocal(program: Command): void {
   const command = program
     .command('local')
-    .description('run CALI on the embedded stack: Kinesis, DynamoDB and S3 on 127.0.0.1 with the log simulator producing')
+    .description('run CALI on the embedded stack: Kinesis, DynamoDB and S3 on 127.0.0.1, the log simulator producing, and K consumer processes')
     .addOption(new Option('--shards <n>', 'shards in the stream').argParser(intOption(1, 200)).default(4))
+    .addOption(new Option('--consumers <k>', 'consumer processes (`cali run`); watch them share the shards').argParser(intOption(1, 16)).default(1))
     .addOption(new Option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)').argParser(numberOption(1)))
-    .option('--summary <file>', 'write a JSON summary of the run to FILE on exit')
+    .option('--summary <file>', 'write a JSON summary on exit: produced, processed, invalid, DLQ, duplicates and lost (reconciled from the archive and DLQ), throughput, latency')
     .addHelpText('after', `
 What you see: a status line with the records produced (errors, invalid ones,
-the storming scenario) and the records that arrived in the stream.
-Ctrl-C stops the simulator and the stack.`);
+the storming scenario), the records the consumers processed, who holds which
+shards, and the end-to-end latency; incident candidates as they are found.
+Ctrl-C stops the simulator, lets the consumers drain and checkpoint, stops them
+and the stack.`);
   addSimulatorOptions(command, 200).action((flags: LocalFlags) => runLocal(flags));
+}
+
+function startConsumerProcess(index: number, env: Record<string, string>, view: ConsumerView, print: (text: string) => void): ChildProcess {
+  const cli = fileURLToPath(new URL('../main.js', import.meta.url));
+  const child = spawn(process.execPath, ['--', cli, 'run'], {
+    env: { ...process.env, ...env, CALI_WORKER_ID: `consumer-${index + 1}`, CALI_LOG_LEVEL: 'debug', CALI_WORKER_THREADS: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  createInterface({ input: child.stdout! }).on('line', (line) => view.onLine(line, print));
+  createInterface({ input: child.stderr! }).on('line', (line) => print(`consumer-${index + 1}: ${line}`));
+  return child;
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 async function runLocal(flags: LocalFlags): Promise<void> {
   const abort = new AbortController();
-  const stopRequested = shutdownSignal();
-  void stopRequested.then(() => abort.abort());
+  void shutdownSignal().then(() => abort.abort());
   const started = performance.now();
+  const status = new StatusLine();
+  const print = (text: string): void => status.print(text);
   process.stderr.write(`local: starting the embedded stack (${flags.shards} shards)...\n`);
   const stack = await startLocalStack({ shards: flags.shards, streamName: 'cali-logs', appName: 'cali' });
   const client = createKinesisClient({ region: stack.region, endpoint: stack.endpoints.kinesis, credentials: stack.credentials });
-  const tail = new StreamTail(client, stack.env.CALI_STREAM_NAME);
+  const view = new ConsumerView();
+  const consumers: ChildProcess[] = [];
   let crash: CaliError | undefined;
   void stack.crashed.then((error) => { crash = error; abort.abort(); });
   try {
     process.stderr.write(`local: stack ready in ${((performance.now() - started) / 1000).toFixed(1)} s: Kinesis ${stack.endpoints.kinesis}, DynamoDB ${stack.endpoints.dynamodb}, S3 ${stack.endpoints.s3}\n`);
-    await tail.start();
+    for (let i = 0; i < flags.consumers; i++) consumers.push(startConsumerProcess(i, { ...stack.env }, view, print));
+    // Produce once every shard has a consumer, so the latency measured is the steady state's.
+    await waitUntil(() => view.owners.size >= flags.shards, abort.signal, 30_000);
     const producer = new KinesisProducer(client, { streamName: stack.env.CALI_STREAM_NAME });
-    const status = new StatusLine();
     let stats: SimulationStats = { produced: 0, valid: 0, errors: 0, invalid: 0, elapsedMs: 0, storm: undefined };
-    const refresh = setInterval(() => status.update(statusText(stats, tail)), 1000);
+    const line = (): string => {
+      const seconds = Math.max((performance.now() - started) / 1000, 0.001);
+      const p99 = view.percentile(99);
+      return `local: produced ${stats.produced} (${stats.errors} errors, ${stats.invalid} invalid)`
+        + ` | processed ${view.processed} (${Math.round(view.processed / seconds)}/s, ${view.invalid} to DLQ)`
+        + ` | leases ${view.leaseText()}`
+        + (p99 === undefined ? '' : ` | latency p99 ${Math.round(p99)} ms`)
+        + (stats.storm ? ` | storm: ${stats.storm}` : '');
+    };
+    const refresh = setInterval(() => status.update(line()), 1000);
     try {
       stats = await runSimulation(new LogSimulator(simulatorOptionsFrom(flags)), async (events) => {
         await producer.put(toProducerEntries(events));
@@ -75,30 +154,55 @@ async function runLocal(flags: LocalFlags): Promise<void> {
         signal: abort.signal,
         onProgress: (s) => { stats = s; },
       });
+      await waitUntil(() => view.processed >= stats.produced, abort.signal, 30_000);
     } finally {
       clearInterval(refresh);
     }
-    await waitForTail(tail, stats.produced, abort.signal);
-    status.done(statusText(stats, tail));
+    status.done(line());
+    await Promise.all(consumers.map(stopProcess));
     if (crash) throw crash;
     if (flags.summary) {
-      const summary: LocalSummary = {
-        streamName: stack.env.CALI_STREAM_NAME, shards: flags.shards,
-        elapsedSeconds: (performance.now() - started) / 1000, produced: stats, inStream: tail.counts,
+      process.stderr.write('local: reconciling the archive and the DLQ against the stream...\n');
+      const s3 = createS3Client({ region: stack.region, endpoint: stack.endpoints.s3, credentials: stack.credentials });
+      let reconciliation: SinkReconciliation;
+      try {
+        reconciliation = await reconcileSinks(
+          await readStreamPositions(client, stack.env.CALI_STREAM_NAME),
+          new S3ObjectStore(s3, ARCHIVE_BUCKET, 'archive/'),
+          new S3ObjectStore(s3, DLQ_BUCKET, 'dlq/'),
+        );
+      } finally {
+        s3.destroy();
+      }
+      const elapsedSeconds = (performance.now() - started) / 1000;
+      const summary = {
+        shards: flags.shards,
+        consumers: flags.consumers,
+        elapsedSeconds,
+        produced: stats.produced,
+        producedErrors: stats.errors,
+        producedInvalid: stats.invalid,
+        processed: view.processed,
+        invalid: view.invalid,
+        archived: reconciliation.archived,
+        dlq: reconciliation.deadLettered,
+        duplicates: reconciliation.duplicates,
+        lost: reconciliation.lost,
+        incidentCandidates: view.incidents,
+        throughputPerSecond: view.processed / elapsedSeconds,
+        latencyMs: { p50: view.percentile(50), p99: view.percentile(99) },
       };
       await writeFile(flags.summary, `${JSON.stringify(summary, null, 2)}\n`);
+      process.stderr.write(`local: summary written to ${flags.summary} (lost ${summary.lost}, duplicates ${summary.duplicates})\n`);
     }
   } finally {
-    await tail.stop();
+    await Promise.all(consumers.map(stopProcess));
     client.destroy();
     await stack.stop();
   }
 }
 
-/** After the producer stops, give the tail a moment to see the last records (not after Ctrl-C). */
-async function waitForTail(tail: StreamTail, produced: number, signal: AbortSignal): Promise<void> {
-  const deadline = performance.now() + 5_000;
-  while (!signal.aborted && tail.counts.records < produced && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+async function waitUntil(done: () => boolean, signal: AbortSignal, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done() && !signal.aborted && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
 }
