@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import { createKinesisClient, createS3Client } from '../../aws.js';
-import { CaliError } from '../../errors.js';
+import { type CaliError } from '../../errors.js';
 import { reconcileSinks, readStreamPositions, type SinkReconciliation } from '../../local/reconcile.js';
 import { ARCHIVE_BUCKET, DLQ_BUCKET, startLocalStack } from '../../local/stack.js';
 import { S3ObjectStore } from '../../pipeline/sinks/object-store/s3-object-store.js';
