@@ -100,6 +100,18 @@ describe('worker pool', () => {
     expect(input[0]!.data.byteLength).toBeGreaterThan(0);
   });
 
+  it('queues more batches than threads without calling it a crash (the pipeline bounds in-flight work)', async () => {
+    const crashes: number[] = [];
+    const pool = new WorkerPool({ threads: 1, settings: SETTINGS, onWorkerCrash: (_error, n) => crashes.push(n) });
+    pools.push(pool);
+    // RecordPipeline's default in-flight limit for one thread: threads * 2 + 2.
+    const batches = Array.from({ length: 4 }, (_, i) => records(events(50, { seed: 10 + i })));
+    const results = await Promise.all(batches.map((batch) => pool.run('s', batch)));
+    expect(crashes).toEqual([]);
+    expect(results.map((r) => r.invalid.filter((x) => x.code === 'worker_crash'))).toEqual([[], [], [], []]);
+    expect(results.map((r) => r.stats.records)).toEqual([50, 50, 50, 50]);
+  });
+
   it('retries a batch whose thread died, losing nothing', async () => {
     process.env.CALI_TEST_CRASH_ONCE_FILE = join(scratch, 'crashed-once');
     const crashes: number[] = [];

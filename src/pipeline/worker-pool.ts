@@ -94,8 +94,10 @@ export class WorkerPool {
       minThreads: this.threads,
       maxThreads: this.threads,
       idleTimeout: options.idleTimeoutMs ?? 60_000,
-      // The pipeline bounds in-flight batches itself; this queue never holds more than that.
-      maxQueue: 'auto',
+      // The pipeline bounds in-flight batches itself (RecordPipeline's semaphores), so piscina
+      // must not: its rejection would look like a crash here and bisect good records into the
+      // DLQ as worker_crash ('auto' is threads², 1 for one thread: the 3rd batch in flight).
+      maxQueue: Number.POSITIVE_INFINITY,
       workerData,
     });
     // Without a listener an error in an idle worker would crash the process.
