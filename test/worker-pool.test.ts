@@ -85,6 +85,17 @@ describe('batch processor', () => {
       expect(c.sample.exception).toBeDefined();
     }
   });
+
+  it("fingerprints nothing with fingerprintMinLevel 'off', and archives the same records", () => {
+    const input = records(events(300, { errorRatio: 1 }));
+    const on = processBatch(packBatch('s', input).task);
+    const off = compileBatchProcessor({ ...SETTINGS, fingerprintMinLevel: 'off' }, compileFingerprinter())(packBatch('s', input).task);
+    expect(on.stats.fingerprinted).toBeGreaterThan(0);
+    expect(off.stats.fingerprinted).toBe(0);
+    expect(off.incidents).toEqual([]);
+    expect(off.archiveLines).toBe(on.archiveLines);
+    expect(decoder.decode(off.archive)).toBe(decoder.decode(on.archive).replace(/"fingerprint":"[^"]*"/g, '"fingerprint":null'));
+  });
 });
 
 describe('worker pool', () => {

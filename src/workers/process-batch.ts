@@ -37,7 +37,8 @@ export interface BatchProcessor {
 const q = JSON.stringify;
 
 export function compileBatchProcessor(settings: WorkerSettings, fingerprint: Fingerprinter): BatchProcessor {
-  const minRank = LEVEL_RANK[settings.fingerprintMinLevel];
+  // 'off': a rank no level reaches.
+  const minRank = settings.fingerprintMinLevel === 'off' ? Number.POSITIVE_INFINITY : LEVEL_RANK[settings.fingerprintMinLevel];
   // Checked once here: the sub-sequence numbering relies on these bounds.
   const decodeOptions = resolveDecodeOptions({ maxDecodedBytes: settings.maxDecodedBytes });
 

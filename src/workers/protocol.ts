@@ -8,8 +8,12 @@
 import type { LevelClass } from './fingerprint/fingerprint.js';
 
 export interface WorkerSettings {
-  /** Records at or above this level class are fingerprinted and become incident candidates. */
-  readonly fingerprintMinLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /**
+   * Records at or above this level class are fingerprinted and become incident
+   * candidates; 'off' fingerprints nothing (archive lines get `"fingerprint":null`),
+   * which the pipeline benchmark uses to price the rest of the per-record work.
+   */
+  readonly fingerprintMinLevel: 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'off';
   /** Largest payload a gzip record may inflate to. */
   readonly maxDecodedBytes: number;
 }
