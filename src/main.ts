@@ -5,17 +5,27 @@
  */
 import type { Logger } from 'pino';
 import { createKinesisClient, createS3Client } from './aws.js';
+import type { DlqReplayConfig } from './config/dlq-replay-config.js';
 import type { RunConfig } from './config/run-config.js';
 import { LeaseCoordinator } from './lease/coordinator.js';
 import { DynamoDbLeaseStore } from './lease/dynamodb-lease-store.js';
 import { LeaseEventBus, type LeaseEvents } from './lease/events.js';
 import { ShardSyncer } from './lease/shard-sync.js';
+import { replayDeadLetters, type DlqReplayOptions, type ReplaySummary } from './pipeline/dlq-replay.js';
 import { PipelineEventBus } from './pipeline/events.js';
 import { KinesisShardReader } from './pipeline/kinesis-shard-reader.js';
 import { RecordPipeline, type IncidentSink } from './pipeline/record-pipeline.js';
 import { ArchiveSink } from './pipeline/sinks/archive/sink.js';
 import { DlqSink } from './pipeline/sinks/dlq/sink.js';
+import { createObjectStore } from './pipeline/sinks/object-store/destination.js';
 import { WorkerPool } from './pipeline/worker-pool.js';
+import type { WorkerSettings } from './workers/protocol.js';
+
+/** What the workers do to every record: shared by `cali run` and `cali dlq replay`, so a replay judges as the consumer does. */
+export const WORKER_SETTINGS: WorkerSettings = Object.freeze({ fingerprintMinLevel: 'warn', maxDecodedBytes: 1024 * 1024 });
+
+/** The worker id in the keys of the archive and DLQ objects a replay writes: an operator tells them from the consumers'. */
+export const REPLAY_WORKER_ID = 'dlq_replay';
 
 export interface RunningConsumer {
   readonly coordinator: LeaseCoordinator;
@@ -69,7 +79,7 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
   logEvents(leaseEvents, pipelineEvents, logger);
   const pool = new WorkerPool({
     threads: config.workerThreads,
-    settings: { fingerprintMinLevel: 'warn', maxDecodedBytes: 1024 * 1024 },
+    settings: WORKER_SETTINGS,
     onWorkerCrash: (error, records) => pipelineEvents.emit('worker.crashed', { records, error: error instanceof Error ? error.message : String(error) }),
   });
   const archive = ArchiveSink.create(config.archive, { workerId, s3Client: s3 });
@@ -111,4 +121,32 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
       logger.info('consumer.stopped');
     },
   };
+}
+
+/**
+ * `cali dlq replay`: the DLQ store, the worker pool (the consumer's own worker
+ * module: a record that crashed a thread crashes a pool thread again, not the
+ * replay) and, unless it is a dry run, the archive and DLQ sinks.
+ */
+export async function runDlqReplay(config: DlqReplayConfig, options: DlqReplayOptions): Promise<ReplaySummary> {
+  const s3 =
+    config.region === undefined
+      ? undefined
+      : createS3Client({ region: config.region, maxAttempts: 1, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}) });
+  const store = createObjectStore(config.dlq.destination, { s3Client: s3 });
+  const pool = new WorkerPool({ threads: config.workerThreads, settings: WORKER_SETTINGS });
+  const sinks = options.dryRun
+    ? undefined
+    : {
+        archive: ArchiveSink.create(config.archive, { workerId: REPLAY_WORKER_ID, s3Client: s3 }),
+        dlq: DlqSink.create(config.dlq, { workerId: REPLAY_WORKER_ID, s3Client: s3 }),
+      };
+  try {
+    return await replayDeadLetters({ store, runner: pool, sinks }, options);
+  } finally {
+    // Every batch was flushed before its marker; closing only releases the writers' timers.
+    if (sinks !== undefined) await Promise.allSettled([sinks.archive.close(), sinks.dlq.close()]);
+    await pool.destroy();
+    s3?.destroy();
+  }
 }

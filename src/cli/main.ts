@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isCaliError } from '../errors.js';
+import { registerDlq } from './commands/dlq.js';
 import { registerFingerprint } from './commands/fingerprint.js';
 import { registerLocal } from './commands/local.js';
 import { registerRun } from './commands/run.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerLocal(program);
   registerFingerprint(program);
   registerRun(program);
+  registerDlq(program);
   return program;
 }
 

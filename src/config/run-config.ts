@@ -50,6 +50,19 @@ function parseMs(env: Env, variable: string, fallback: number): number {
   return value;
 }
 
+export const ARCHIVE_URI_FIX = 'set it to s3://bucket/prefix/ or a local directory for the archive of valid records';
+export const DLQ_URI_FIX = 'set it to s3://bucket/prefix/ or a local directory for the dead-letter queue';
+
+/** CALI_WORKER_THREADS: 1-64 worker threads, `fallback` when unset. */
+export function loadWorkerThreads(env: Env, fallback: number, fallbackDescription: string): number {
+  const raw = env.CALI_WORKER_THREADS?.trim();
+  const threads = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw configError('CALI_WORKER_THREADS', `is "${raw}": set a whole number of threads from 1 to 64 (default: ${fallbackDescription})`);
+  }
+  return threads;
+}
+
 export function loadRunConfig(env: Env): RunConfig {
   const stream = loadKinesisStreamEnv(env);
   const appName = env.CALI_APP_NAME?.trim() || 'cali';
@@ -65,13 +78,9 @@ export function loadRunConfig(env: Env): RunConfig {
   }
   const logLevel = (env.CALI_LOG_LEVEL?.trim() || 'info') as LogLevelName;
   if (!LOG_LEVELS.includes(logLevel)) throw configError('CALI_LOG_LEVEL', `is "${logLevel}": use one of ${LOG_LEVELS.join(', ')}`);
-  const archiveUri = requiredString(env, 'CALI_ARCHIVE_URI', 'set it to s3://bucket/prefix/ or a local directory for the archive of valid records');
-  const dlqUri = requiredString(env, 'CALI_DLQ_URI', 'set it to s3://bucket/prefix/ or a local directory for the dead-letter queue');
-  const threadsRaw = env.CALI_WORKER_THREADS?.trim();
-  const workerThreads = threadsRaw ? Number(threadsRaw) : availableParallelism();
-  if (!Number.isInteger(workerThreads) || workerThreads < 1 || workerThreads > 64) {
-    throw configError('CALI_WORKER_THREADS', `is "${threadsRaw}": set a whole number of threads from 1 to 64 (default: the number of cores)`);
-  }
+  const archiveUri = requiredString(env, 'CALI_ARCHIVE_URI', ARCHIVE_URI_FIX);
+  const dlqUri = requiredString(env, 'CALI_DLQ_URI', DLQ_URI_FIX);
+  const workerThreads = loadWorkerThreads(env, availableParallelism(), 'the number of cores');
   return {
     logLevel, stream, appName, lease, workerThreads,
     dynamoDbEndpoint: optionalUrl(env, 'AWS_ENDPOINT_URL_DYNAMODB'),
