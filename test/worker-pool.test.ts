@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StreamRecord } from '../src/lease/record-processor.js';
@@ -70,6 +71,18 @@ describe('batch processor', () => {
       else expect(entry.code, kind).toBe(expected[kind]);
     }
     expect(result.stats).toMatchObject({ records: 3000, valid: valid.length, invalid: invalid.length });
+  });
+
+  it('archives non-ASCII records byte for byte, also when gzip makes them larger than the batch', () => {
+    const list = events(40, { seed: 3 }).filter((e) => e.kind === 'valid');
+    // Two-, three- and four-byte characters; gzip shrinks the repeats, so the archive outgrows the packed batch.
+    const texts = list.map((e, i) => JSON.stringify({ ...e.record, message: `${'Grüße 日本 🚀 '.repeat(i % 2 === 0 ? 1300 : 1)}${e.record.message}` }));
+    const input = records(texts.map((text, i) => (i % 2 === 0 ? gzipSync(text) : encoder.encode(text))));
+    const result = processBatch(packBatch('s', input).task);
+    expect(result.archive.byteLength).toBeGreaterThan(input.reduce((sum, r) => sum + r.data.byteLength, 0) + 256 * input.length);
+    const lines = decoder.decode(result.archive).split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map((line) => line.replace(/,"_cali":\{[^}]*\}\}$/, '}'))).toEqual(texts);
   });
 
   it('aggregates incident candidates per fingerprint within the batch', () => {
