@@ -22,6 +22,10 @@ export interface BenchSuite {
   /** What one unit is, e.g. "record". */
   readonly unit: string;
   readonly cases: readonly BenchCase[];
+  /** Lines printed under the table: ratios between cases other than to the baseline (targets). */
+  readonly notes?: (result: SuiteResult) => readonly string[];
+  /** Runs after the cases, also when one fails: close worker pools and the like. */
+  readonly teardown?: () => Promise<void> | void;
 }
 
 export interface RunOptions {
@@ -50,6 +54,7 @@ export interface SuiteResult {
   readonly description: string;
   readonly unit: string;
   readonly cases: readonly CaseResult[];
+  readonly notes: readonly string[];
 }
 
 export interface MachineInfo {
@@ -86,7 +91,11 @@ export async function runSuite(suite: BenchSuite, options: RunOptions): Promise<
     throws: true,
   });
   for (const c of suite.cases) bench.add(c.name, c.fn);
-  await bench.run();
+  try {
+    await bench.run();
+  } finally {
+    await suite.teardown?.();
+  }
 
   const raw = suite.cases.map((c, i) => {
     const result = bench.tasks[i]?.result;
@@ -108,12 +117,14 @@ export async function runSuite(suite: BenchSuite, options: RunOptions): Promise<
     };
   });
   const baselineRate = raw.find((r) => r.baseline)!.unitsPerSecond;
-  return {
+  const result = {
     suite: suite.name,
     description: suite.description,
     unit: suite.unit,
     cases: raw.map((r) => ({ ...r, ratioToBaseline: r.unitsPerSecond / baselineRate })),
+    notes: [],
   };
+  return { ...result, notes: suite.notes?.(result) ?? [] };
 }
 
 const fmt = (n: number, digits = 2): string => (n >= 1000 ? Math.round(n).toLocaleString('en-US') : n.toFixed(digits));
@@ -133,5 +144,6 @@ export function formatSuite(result: SuiteResult): string {
     line(header),
     `|${widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`,
     ...rows.map(line),
+    ...(result.notes.length > 0 ? ['', ...result.notes.map((n) => `- ${n}`)] : []),
   ].join('\n');
 }

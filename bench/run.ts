@@ -4,15 +4,20 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { formatSuite, machineInfo, runSuite, type BenchSuite, type SuiteResult } from './harness.js';
+import { formatSuite, machineInfo, runSuite, type BenchSuite, type RunOptions, type SuiteResult } from './harness.js';
 import { decodeSuite } from './suites/decode.js';
 import { fingerprintSuite } from './suites/fingerprint.js';
+import { pipelineSuite } from './suites/pipeline.js';
 import { simulatorSuite } from './suites/simulator.js';
+import { validationSuite } from './suites/validation.js';
 
-const SUITES: Record<string, () => BenchSuite> = {
+/** Each suite is built just before it runs; quick mode may make its data smaller. */
+const SUITES: Record<string, (options: RunOptions) => BenchSuite> = {
   simulator: simulatorSuite,
   decode: decodeSuite,
   fingerprint: fingerprintSuite,
+  pipeline: pipelineSuite,
+  validation: validationSuite,
 };
 
 const program = new Command('bench')
@@ -32,7 +37,8 @@ const machine = machineInfo();
 console.log(`# CALI bench ${machine.date}\n\nnode ${machine.node} | ${machine.os} ${machine.arch} | ${machine.cpu} x${machine.cores} | ${machine.memoryGiB} GiB${options.quick ? ' | QUICK MODE' : ''}\n`);
 const results: SuiteResult[] = [];
 for (const name of names) {
-  const result = await runSuite(SUITES[name]!(), { quick: options.quick });
+  const runOptions: RunOptions = { quick: options.quick };
+  const result = await runSuite(SUITES[name]!(runOptions), runOptions);
   results.push(result);
   console.log(`${formatSuite(result)}\n`);
 }

@@ -1,0 +1,290 @@
+/**
+ * The record pipeline's CPU work and how it scales over worker threads, all on
+ * the same records in the same run: the simulator's default mix (mostly INFO,
+ * some WARN, 5% error scenarios with ~20-line stack traces, 1% invalid records
+ * of every kind), in batches of 1000 as a shard reader hands them over, 4
+ * batches per op so that two threads always have work queued.
+ *
+ * - Baseline: JSON.parse alone of the same records' text (the floor).
+ * - The worker function's first steps, re-enacted here to show where the time
+ *   goes: decode + JSON.parse, then + typia validate + normalise (timestamp
+ *   to epoch ms, level class), without archive lines.
+ * - The worker function (compileBatchProcessor) on the main thread, with
+ *   fingerprinting off (decode + parse + validate + normalise + archive line:
+ *   the issue's target is at most 1.5x JSON.parse) and on from WARN (the
+ *   default: the single-thread pipeline).
+ * - The WorkerPool with 1 and 2 threads: packed on the main thread, the
+ *   buffer moved to the worker, archive bytes moved back (the real path).
+ * - The same with structured clone instead (bench/clone-worker.ts): the
+ *   StreamRecord objects cloned in, the result cloned back.
+ *
+ * Quick mode (the test suite's smoke run) uses batches of 250, 2 per op.
+ * The main-thread cases process pre-packed tasks; the pool cases pack every
+ * batch as the pipeline does, so their numbers include that copy. Every op
+ * checks that it processed what the main thread did (a crashed or skipped
+ * batch would otherwise look fast).
+ */
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { BenchCase, BenchSuite, CaseResult, RunOptions } from '../harness.js';
+import type { ClonedBatch } from '../clone-worker.js';
+import type { StreamRecord } from '../../src/lease/record-processor.js';
+import { packBatch } from '../../src/pipeline/pack.js';
+import { WorkerPool } from '../../src/pipeline/worker-pool.js';
+import { LogSimulator, steppingClock } from '../../src/simulator/generator.js';
+import { decodeRecord, resolveDecodeOptions, type DecodedSubRecord } from '../../src/workers/decode/index.js';
+import { compileFingerprinter, levelClass } from '../../src/workers/fingerprint/fingerprint.js';
+import { compileBatchProcessor } from '../../src/workers/process-batch.js';
+import type { BatchResult, BatchTask, WorkerSettings } from '../../src/workers/protocol.js';
+import { validateLogRecord } from '../../src/workers/validate-record.js';
+import type { WorkerData } from '../../src/workers/worker-entry.js';
+
+const SHARD_ID = 'shardId-000000000001';
+const SETTINGS: WorkerSettings = { fingerprintMinLevel: 'warn', maxDecodedBytes: 1024 * 1024 };
+const NO_FINGERPRINTS: WorkerSettings = { ...SETTINGS, fingerprintMinLevel: 'off' };
+
+const CASE = {
+  parse: 'JSON.parse of the records’ text',
+  decodeParse: 'decode + JSON.parse',
+  normalise: 'decode + JSON.parse + validate + normalise',
+  noFingerprint: 'worker function, main thread, fingerprinting off',
+  single: 'worker function, main thread, fingerprints from WARN',
+  pool1: 'WorkerPool, 1 thread (packed, moved)',
+  pool2: 'WorkerPool, 2 threads (packed, moved)',
+  clone1: 'structured clone, 1 thread',
+  clone2: 'structured clone, 2 threads',
+} as const;
+
+/** One op's records: a few batches, and what processing them must yield. */
+interface Group {
+  readonly batches: readonly (readonly StreamRecord[])[];
+  readonly tasks: readonly BatchTask[];
+  readonly texts: readonly string[];
+  readonly valid: number;
+  readonly invalid: number;
+  /** Sub-records that JSON.parse accepts. */
+  readonly parsed: number;
+}
+
+interface Pool {
+  run(batch: readonly StreamRecord[]): Promise<BatchResult>;
+  destroy(): Promise<void>;
+}
+
+function clonePool(threads: number): Pool {
+  const workerData: WorkerData = { settings: SETTINGS, fingerprint: {} };
+  const piscina = new Piscina({
+    filename: fileURLToPath(new URL('../clone-worker.js', import.meta.url)),
+    minThreads: threads,
+    maxThreads: threads,
+    workerData,
+  });
+  let crash: unknown;
+  piscina.on('error', (error: unknown) => (crash ??= error));
+  return {
+    run: async (records) => {
+      if (crash !== undefined) throw new Error('pipeline bench: a clone worker crashed', { cause: crash });
+      const batch: ClonedBatch = { shardId: SHARD_ID, records };
+      return (await piscina.run(batch)) as BatchResult;
+    },
+    destroy: () => piscina.destroy(),
+  };
+}
+
+function workerPool(threads: number): Pool {
+  let crash: unknown;
+  const pool = new WorkerPool({ threads, settings: SETTINGS, onWorkerCrash: (error) => (crash ??= error) });
+  return {
+    run: async (records) => {
+      const result = await pool.run(SHARD_ID, records);
+      // The pool survives crashes by retrying: in a benchmark that is a bug to report, not to time.
+      if (crash !== undefined) throw new Error('pipeline bench: a pool worker crashed', { cause: crash });
+      return result;
+    },
+    destroy: () => pool.destroy(),
+  };
+}
+
+function check(results: readonly BatchResult[], group: Group, what: string): number {
+  let valid = 0;
+  let invalid = 0;
+  for (const r of results) {
+    valid += r.stats.valid;
+    invalid += r.stats.invalid;
+  }
+  if (valid !== group.valid || invalid !== group.invalid) {
+    throw new Error(`pipeline bench: ${what} gave ${valid} valid and ${invalid} invalid records, expected ${group.valid} and ${group.invalid}`);
+  }
+  return valid;
+}
+
+const percent = (part: number, whole: number): string => `${((100 * part) / whole).toFixed(1)}%`;
+
+const decodeOptions = resolveDecodeOptions({ maxDecodedBytes: SETTINGS.maxDecodedBytes });
+const subRecords: DecodedSubRecord[] = [];
+
+/**
+ * The worker function's steps up to normalisation, as process-batch.ts takes
+ * them; returns how many records passed (valid ones if `validate`, parsed ones otherwise).
+ */
+function firstSteps(task: BatchTask, validate: boolean): number {
+  const bytes = new Uint8Array(task.buffer);
+  let passed = 0;
+  for (let i = 0; i < task.count; i++) {
+    subRecords.length = 0;
+    decodeRecord(bytes.subarray(task.offsets[i]!, task.offsets[i + 1]!), subRecords, decodeOptions);
+    for (const sub of subRecords) {
+      if (sub.failure !== undefined) continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(sub.text);
+      } catch {
+        continue;
+      }
+      if (!validate) {
+        passed++;
+        continue;
+      }
+      const checked = validateLogRecord(parsed);
+      if (!checked.success) continue;
+      if (Date.parse(checked.data.timestamp) > 0 && levelClass(checked.data.level) !== 'none') passed++;
+    }
+  }
+  return passed;
+}
+
+export function pipelineSuite(options: RunOptions): BenchSuite {
+  // Ops cycle through the groups; quick mode (the test suite's smoke run) keeps one, of small batches.
+  const groupCount = options.quick ? 1 : 4;
+  const recordsPerBatch = options.quick ? 250 : 1000;
+  const batchesPerOp = options.quick ? 2 : 4;
+  const simulator = new LogSimulator({ seed: 7, errorRatio: 0.05, invalidRatio: 0.01, clock: steppingClock(Date.parse('2026-11-29T10:00:00Z'), 3) });
+  const utf8 = new TextDecoder();
+  const processWithFingerprints = compileBatchProcessor(SETTINGS, compileFingerprinter());
+  const processWithout = compileBatchProcessor(NO_FINGERPRINTS, compileFingerprinter());
+  const levels = new Map<string, number>();
+  let bytes = 0;
+  let sequence = 0;
+  const groups: Group[] = [];
+  for (let g = 0; g < groupCount; g++) {
+    const batches: StreamRecord[][] = [];
+    const texts: string[] = [];
+    for (let b = 0; b < batchesPerOp; b++) {
+      const batch: StreamRecord[] = [];
+      for (let i = 0; i < recordsPerBatch; i++) {
+        const event = simulator.next();
+        const level = event.kind === 'valid' ? event.record.level : 'invalid';
+        levels.set(level, (levels.get(level) ?? 0) + 1);
+        bytes += event.data.byteLength;
+        texts.push(utf8.decode(event.data));
+        sequence++;
+        batch.push({
+          data: event.data,
+          sequenceNumber: `49680678985547912061660721239922185018177652181020${String(sequence).padStart(6, '0')}`,
+          partitionKey: `pod-${i % 16}`,
+          approximateArrivalMs: 1_795_964_868_000 + sequence,
+        });
+      }
+      batches.push(batch);
+    }
+    const tasks = batches.map((batch) => packBatch(SHARD_ID, batch).task);
+    const results = tasks.map((task) => processWithFingerprints(task));
+    const valid = results.reduce((sum, r) => sum + r.stats.valid, 0);
+    const invalid = results.reduce((sum, r) => sum + r.stats.invalid, 0);
+    const parsed = tasks.reduce((sum, task) => sum + firstSteps(task, false), 0);
+    groups.push({ batches, tasks, texts, valid, invalid, parsed });
+  }
+  const total = groupCount * batchesPerOp * recordsPerBatch;
+  const perOp = batchesPerOp * recordsPerBatch;
+  const mix = [...levels.entries()].sort((a, b) => b[1] - a[1]).map(([level, n]) => `${level} ${percent(n, total)}`).join(', ');
+
+  let next = 0;
+  const nextGroup = (): Group => groups[next++ % groups.length]!;
+  const pools = new Map<string, Pool>();
+  // Threads start on a case's first (warm-up) call, not while other cases are measured.
+  const poolCase = (name: string, create: () => Pool): BenchCase => ({
+    name,
+    unitsPerOp: perOp,
+    fn: async () => {
+      const pool = pools.get(name) ?? create();
+      pools.set(name, pool);
+      const group = nextGroup();
+      return check(await Promise.all(group.batches.map((batch) => pool.run(batch))), group, name);
+    },
+  });
+  const mainThreadCase = (name: string, process: (task: BatchTask) => BatchResult): BenchCase => ({
+    name,
+    unitsPerOp: perOp,
+    fn: () => {
+      const group = nextGroup();
+      return check(group.tasks.map(process), group, name);
+    },
+  });
+
+  return {
+    name: 'pipeline',
+    description: `${total.toLocaleString('en-US')} simulator records (${mix}; avg ${Math.round(bytes / total)} B), batches of ${recordsPerBatch}, ${batchesPerOp} batches per op`,
+    unit: 'record',
+    cases: [
+      {
+        name: CASE.parse,
+        baseline: true,
+        unitsPerOp: perOp,
+        fn: () => {
+          let parsed = 0;
+          for (const text of nextGroup().texts) {
+            try {
+              JSON.parse(text);
+              parsed++;
+            } catch {
+              // Malformed and binary records: the worker function pays this throw too.
+            }
+          }
+          return parsed;
+        },
+      },
+      {
+        name: CASE.decodeParse,
+        unitsPerOp: perOp,
+        fn: () => {
+          const group = nextGroup();
+          const parsed = group.tasks.reduce((sum, task) => sum + firstSteps(task, false), 0);
+          if (parsed !== group.parsed) throw new Error(`pipeline bench: ${CASE.decodeParse} parsed ${parsed} records, expected ${group.parsed}`);
+          return parsed;
+        },
+      },
+      {
+        name: CASE.normalise,
+        unitsPerOp: perOp,
+        fn: () => {
+          const group = nextGroup();
+          const valid = group.tasks.reduce((sum, task) => sum + firstSteps(task, true), 0);
+          if (valid !== group.valid) throw new Error(`pipeline bench: ${CASE.normalise} passed ${valid} records, expected ${group.valid}`);
+          return valid;
+        },
+      },
+      mainThreadCase(CASE.noFingerprint, processWithout),
+      mainThreadCase(CASE.single, processWithFingerprints),
+      poolCase(CASE.pool1, () => workerPool(1)),
+      poolCase(CASE.pool2, () => workerPool(2)),
+      poolCase(CASE.clone1, () => clonePool(1)),
+      poolCase(CASE.clone2, () => clonePool(2)),
+    ],
+    notes: (result) => {
+      const rate = (name: string): number => (result.cases.find((c: CaseResult) => c.name === name)?.unitsPerSecond ?? Number.NaN);
+      const x = (n: number): string => `${n.toFixed(2)}x`;
+      const costOf = (name: string): number => rate(CASE.parse) / rate(name);
+      const target = costOf(CASE.normalise);
+      const scaling = rate(CASE.pool2) / rate(CASE.single);
+      return [
+        `time per record relative to JSON.parse alone: decode + parse ${x(costOf(CASE.decodeParse))}, + validate + normalise ${x(target)} (target <= 1.5x: ${target <= 1.5 ? 'met' : 'NOT met'}), the worker function with archive lines and no fingerprints ${x(costOf(CASE.noFingerprint))}`,
+        `fingerprinting from WARN adds ${Math.round(100 * (rate(CASE.noFingerprint) / rate(CASE.single) - 1))}% to the worker function`,
+        `2-thread pool: ${x(scaling)} the single-thread pipeline (worker function with fingerprints, main thread) (target >= 1.5x: ${scaling >= 1.5 ? 'met' : 'NOT met'}); 1-thread pool: ${x(rate(CASE.pool1) / rate(CASE.single))}; 2 threads vs 1: ${x(rate(CASE.pool2) / rate(CASE.pool1))}`,
+        `packed + moved vs structured clone: ${x(rate(CASE.pool1) / rate(CASE.clone1))} at 1 thread, ${x(rate(CASE.pool2) / rate(CASE.clone2))} at 2 threads`,
+      ];
+    },
+    teardown: async () => {
+      await Promise.all([...pools.values()].map((pool) => pool.destroy()));
+    },
+  };
+}
