@@ -4,6 +4,8 @@
  * backtracking or quadratic scans, which take seconds to hours, not slowness.
  */
 import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { compileFingerprinter, type FingerprintInput } from '../src/workers/fingerprint/fingerprint.js';
 
@@ -55,6 +57,10 @@ const cases: [string, FingerprintInput][] = [
   ['unclosed thread names', { log_content: 'h\n' + 'Exception in thread "main\n'.repeat(50_000) }],
   ['Caused by flood', { log_content: 'h\n' + 'Caused by: a.B: c\n\tat a.B.c(B.java:1)\n'.repeat(20_000) }],
   ['File lines outside a traceback', { log_content: 'h\n' + '  File "x.py", line 1, in f\n'.repeat(50_000) }],
+  ['10,000 Node.js frames, each line new', { log_content: 'Error: x\n' + Array.from({ length: 10_000 }, (_, i) => `    at f${i} (/app/src/m${i}.js:${i}:1)`).join('\n') }],
+  ['a 1 MB route', { message: `GET /${'a1/'.repeat(350_000)}` }],
+  ['a 1 MB mixed-case word', { message: 'qR'.repeat(500_000) }],
+  ['a 1 MB prefixed id', { message: `txn_${'aB'.repeat(500_000)}` }],
   ['non-string fields', { message: 42, log_content: { a: 1 }, service: ['x'], level: null } as unknown as FingerprintInput],
 ];
 
@@ -77,5 +83,23 @@ describe('fingerprints of bad input', () => {
     const start = performance.now();
     expect(configured({ message: 'a'.repeat(1024 * 1024) }).fingerprint).toMatch(HEX16);
     expect(performance.now() - start).toBeLessThan(1000);
+  });
+});
+
+describe('fingerprinter caches', () => {
+  it('keep no event text alive: frames and field values are cached as copies', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const fresh = compileFingerprinter();
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 64; i++) {
+      // New frame lines and a new service each time, in events of 1 MB: a cached slice would keep each alive.
+      const frames = Array.from({ length: 20 }, (_, k) => `  File "/app/svc${i}/m${k}.py", line ${k}, in f${k}\n    f()`).join('\n');
+      const content = `Traceback (most recent call last):\n${frames}\nValueError: ${'y'.repeat(1 << 20)}`;
+      fresh({ message: 'boom', log_content: content, service: `service-${i}-${'z'.repeat(100)}`, level: 'ERROR' });
+    }
+    gc();
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(16 * 2 ** 20);
   });
 });

@@ -9,9 +9,11 @@
  * between builds of the same code.
  *
  * One pass over the lines, bounded by `maxTraceChars`; per line only a few
- * character tests unless it is a frame that may still be used, so a trace of
+ * character tests unless it is a frame that may still be used, and a frame
+ * line seen before is one cache lookup (see addCachedFrame), so a trace of
  * 10,000 frames costs a scan, not 10,000 parses.
  */
+import { detach, GenerationalCache } from './cache.js';
 
 export interface StackOptions {
   readonly inAppPrefixes: readonly string[];
@@ -58,41 +60,64 @@ const JAVA_LIBRARY_PACKAGES: readonly (readonly [string, readonly string[] | tru
 ];
 
 /**
- * Package lookup without slicing the frame: the first one or two dotted
- * segments are hashed as they are scanned, looked up by number, and confirmed
- * with startsWith (a Map keyed by fresh substrings costs ~100 ns a frame).
+ * Package lookup without slicing the frame or reading it character by
+ * character: the dotted segments are found with native indexOf, candidates
+ * are looked up by a number made of a segment's length and its first and last
+ * characters, and confirmed with startsWith. (A Map keyed by fresh substrings,
+ * or a hash computed in a JavaScript loop, costs several times as much: both
+ * read every character, at ~2 ns each.)
  */
 class PackageSet {
-  private readonly roots = new Map<number, { readonly prefix: string; readonly all: boolean; readonly seconds: Map<number, string> }>();
+  private readonly roots = new Map<number, PackageRoot[]>();
 
   constructor(packages: readonly (readonly [string, readonly string[] | true])[]) {
     for (const [root, seconds] of packages) {
-      const entry = { prefix: `${root}.`, all: seconds === true, seconds: new Map<number, string>() };
-      if (seconds !== true) for (const second of seconds) entry.seconds.set(segmentHash(second, 0, second.length), `${root}.${second}.`);
-      this.roots.set(segmentHash(root, 0, root.length), entry);
+      const entry: PackageRoot = { prefix: `${root}.`, all: seconds === true, seconds: new Map() };
+      if (seconds !== true) for (const second of seconds) addCandidate(entry.seconds, segmentKey(second, 0, second.length), second);
+      addCandidate(this.roots, segmentKey(root, 0, root.length), entry);
     }
   }
 
   /** Whether the class name s[start, end) is in one of the packages. */
   covers(s: string, start: number, end: number): boolean {
-    let i = start;
-    let hash = 0;
-    while (i < end && s.charCodeAt(i) !== 0x2e) hash = (Math.imul(hash, 31) + s.charCodeAt(i++)) | 0;
-    if (i >= end) return false;
-    const root = this.roots.get(hash);
-    if (!root || !s.startsWith(root.prefix, start)) return false;
+    const rootEnd = s.indexOf('.', start);
+    if (rootEnd < 0 || rootEnd >= end) return false;
+    const roots = this.roots.get(segmentKey(s, start, rootEnd));
+    if (roots === undefined) return false;
+    const root = roots.find((candidate) => s.startsWith(candidate.prefix, start));
+    if (root === undefined) return false;
     if (root.all) return true;
-    let second = 0;
-    for (i++; i < end && s.charCodeAt(i) !== 0x2e; i++) second = (Math.imul(second, 31) + s.charCodeAt(i)) | 0;
-    const prefix = root.seconds.get(second);
-    return prefix !== undefined && (s.startsWith(prefix, start) || (i >= end && s.startsWith(prefix.slice(0, -1), start)));
+    const secondStart = rootEnd + 1;
+    let secondEnd = s.indexOf('.', secondStart);
+    if (secondEnd < 0 || secondEnd > end) secondEnd = end;
+    const seconds = root.seconds.get(segmentKey(s, secondStart, secondEnd));
+    if (seconds === undefined) return false;
+    for (const second of seconds) {
+      if (s.startsWith(second, secondStart)) return true;
+    }
+    return false;
   }
 }
 
-function segmentHash(s: string, start: number, end: number): number {
-  let hash = 0;
-  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + s.charCodeAt(i)) | 0;
-  return hash;
+interface PackageRoot {
+  /** `org.` */
+  readonly prefix: string;
+  /** The whole root is a library (`java.`), not only the second-level names below. */
+  readonly all: boolean;
+  readonly seconds: Map<number, string[]>;
+}
+
+/** Length, first and last character of a segment: candidates share it, startsWith tells them apart. */
+function segmentKey(s: string, start: number, end: number): number {
+  const length = end - start;
+  if (length <= 0 || length > 0xff) return -1;
+  return (length << 16) | ((s.charCodeAt(start) & 0xff) << 8) | (s.charCodeAt(end - 1) & 0xff);
+}
+
+function addCandidate<T>(map: Map<number, T[]>, key: number, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 const JAVA_LIBRARIES = new PackageSet(JAVA_LIBRARY_PACKAGES);
@@ -116,6 +141,28 @@ interface ExceptionBuilder {
 }
 
 const newException = (type: string, newestFirst: boolean): ExceptionBuilder => ({ type, frames: [], fallback: [], newestFirst });
+
+/** What a frame line normalises to: the frame used in keys and whether it is in-app. */
+interface FrameInfo {
+  readonly frame: string;
+  readonly inApp: boolean;
+}
+
+/** A frame that is never used: ignored by configuration, generated, or not a frame after all. */
+const SKIPPED: FrameInfo = Object.freeze({ frame: '', inApp: false });
+
+/**
+ * Python and Node.js frame lines are normalised with a few regular
+ * expressions and replacements (~1 us a frame), so their results are cached
+ * per parser, keyed by the line after `File "` or `at `: the same lines repeat
+ * in every occurrence of an error, and a lookup costs a hash of the line
+ * (~2 ns a character). Java frames are not cached: found with indexOf and
+ * startsWith, they cost about what that lookup would. Lines are cached up to
+ * MAX_CACHED_FRAME_CHARS, so a cache holds at most 2 x FRAME_CACHE_ENTRIES
+ * entries of that many characters (~2 MB; typically ~10% of it).
+ */
+const FRAME_CACHE_ENTRIES = 2048;
+const MAX_CACHED_FRAME_CHARS = 256;
 
 /**
  * Native `indexOf` for a character, remembered across calls: lines are read in
@@ -165,7 +212,24 @@ export function compileStackParser(options: StackOptions): StackParser {
   };
 
   const wantsFrames = (target: ExceptionBuilder): boolean => target.newestFirst || target.frames.length < maxFrames;
+  const nodeFrames = new GenerationalCache<FrameInfo>(FRAME_CACHE_ENTRIES);
+  const pythonFrames = new GenerationalCache<FrameInfo>(FRAME_CACHE_ENTRIES);
+
+  /** Adds the frame of line s[start, end) (after `at ` or `File "`), normalised by `parse` or found in `cache`. */
+  const addCachedFrame = (
+    target: ExceptionBuilder, s: string, start: number, end: number, cache: GenerationalCache<FrameInfo>, parse: (line: string) => FrameInfo,
+  ): void => {
+    const line = s.slice(start, end);
+    let info = end - start > MAX_CACHED_FRAME_CHARS ? parse(line) : cache.get(line);
+    if (info === undefined) {
+      info = parse(line);
+      if (info !== SKIPPED) info = { frame: detach(info.frame), inApp: info.inApp };
+      cache.set(detach(line), info);
+    }
+    if (info !== SKIPPED) addFrame(target, info.frame, info.inApp);
+  };
   const nextParen = new NextIndex('(');
+  const nextSpace = new NextIndex(' ');
   const nextSlash = new NextIndex('/');
   const nextDollar = new NextIndex('$');
 
@@ -173,6 +237,7 @@ export function compileStackParser(options: StackOptions): StackParser {
     const s = text.length > maxTraceChars ? text.slice(0, maxTraceChars) : text;
     if (s.indexOf('\n') < 0) return undefined;
     nextParen.reset(s);
+    nextSpace.reset(s);
     nextSlash.reset(s);
     nextDollar.reset(s);
     const java: ExceptionBuilder[] = [];
@@ -207,7 +272,7 @@ export function compileStackParser(options: StackOptions): StackParser {
         if (wantsFrames(current)) parseAtFrame(s, p + 3, lineEnd, current);
       } else if (segment && s.startsWith('File "', p) && lineEnd - p < MAX_FRAME_LINE_CHARS) {
         frameCount++;
-        parsePythonFrame(s, p + 6, lineEnd, segment);
+        addCachedFrame(segment, s, p + 6, lineEnd, pythonFrames, parsePythonFrame);
       } else if (s.startsWith('Caused by: ', p)) {
         if (suppressedIndent < 0 || indent <= suppressedIndent) {
           suppressedIndent = -1;
@@ -236,11 +301,13 @@ export function compileStackParser(options: StackOptions): StackParser {
     return kept.map((e) => ({ type: e.type, frames: orderFrames(e.frames.length > 0 ? e.frames : e.fallback, e.newestFirst) }));
   };
 
+  /** `at pkg.Class.method(File.java:12)` (Java) or `at fn (file.js:1:2)` (Node.js): s[start, end) is after `at `. */
   function parseAtFrame(s: string, start: number, end: number, target: ExceptionBuilder): void {
     const paren = nextParen.from(start);
     // A space before the parenthesis (`at fn (file.js:1:2)`) or none at all (`at file.js:1:2`): Node.js.
-    if (paren < 0 || paren >= end || s.lastIndexOf(' ', paren) >= start) {
-      parseNodeFrame(s, start, end, target);
+    const space = nextSpace.from(start);
+    if (paren < 0 || paren >= end || (space >= 0 && space < paren)) {
+      addCachedFrame(target, s, start, end, nodeFrames, parseNodeFrame);
       return;
     }
     // Java: [module/]pkg.Class.method(File.java:12). `java.base/` and `app//` module prefixes are dropped;
@@ -253,37 +320,38 @@ export function compileStackParser(options: StackOptions): StackParser {
     const inApp = isJavaInApp(s, nameStart, paren);
     if (!inApp && target.fallback.length >= maxFrames) return;
     const name = s.slice(nameStart, paren);
-    if (mayBeGenerated(name) && GENERATED_FRAME.test(name)) return;
+    if (((dollar >= 0 && dollar < paren) || mayBeInJdk(name)) && GENERATED_FRAME.test(name)) return;
     addFrame(target, isDigit(s.charCodeAt(paren - 1)) ? name.replace(SYNTHETIC_SUFFIX, '') : name, inApp);
   }
 
   /** Node.js: `at fn (/app/src/x.js:10:5)`, `at async fn (file:///app/x.mjs:1:2)`, `at /app/x.js:3:1`. */
-  function parseNodeFrame(s: string, start: number, end: number, target: ExceptionBuilder): void {
-    const open = lastIndexWithin(s, ' (', start, end);
+  function parseNodeFrame(line: string): FrameInfo {
+    const end = line.length;
+    const open = line.lastIndexOf(' (');
     let fn = '<anonymous>';
     let location: string;
-    if (open >= 0 && s.charCodeAt(end - 1) === 0x29) {
-      fn = s.slice(start, open).replace(/^(?:async |new )/, '');
-      location = s.slice(open + 2, end - 1);
+    if (open >= 0 && line.charCodeAt(end - 1) === 0x29) {
+      fn = line.slice(0, open).replace(/^(?:async |new )/, '');
+      location = line.slice(open + 2, end - 1);
     } else {
-      location = s.slice(start, end);
+      location = line;
     }
     location = location.replace(JS_POSITION, '').replace(/^file:\/\//, '');
-    if (ignoreFramePrefixes.some((p) => location.startsWith(p))) return;
+    if (ignoreFramePrefixes.some((p) => location.startsWith(p))) return SKIPPED;
     const modules = location.lastIndexOf('node_modules/');
     const library = modules >= 0 || location.startsWith('node:') || location.startsWith('internal/');
     const file = modules >= 0 ? location.slice(modules + 13) : location;
     const inApp = inAppPrefixes.length > 0 ? inAppPrefixes.some((p) => file.startsWith(p)) : !library;
-    addFrame(target, `${file}:${fn}`, inApp);
+    return { frame: `${file}:${fn}`, inApp };
   }
 
-  /** `File "/app/inventory/services/reservation.py", line 211, in reserve` -> `app.inventory.services.reservation:reserve`. */
-  function parsePythonFrame(s: string, start: number, end: number, target: ExceptionBuilder): void {
-    const quote = indexWithin(s, 0x22, start, end);
-    if (quote < 0) return;
-    const inAt = lastIndexWithin(s, ', in ', quote, end);
-    const fn = inAt > quote ? s.slice(inAt + 5, end) : '<module>';
-    let path = s.slice(start, quote).replaceAll('\\', '/');
+  /** `File "/app/inventory/services/reservation.py", line 211, in reserve` -> `app.inventory.services.reservation:reserve`, from after `File "`. */
+  function parsePythonFrame(line: string): FrameInfo {
+    const quote = line.indexOf('"');
+    if (quote < 0) return SKIPPED;
+    const inAt = line.lastIndexOf(', in ');
+    const fn = inAt > quote ? line.slice(inAt + 5) : '<module>';
+    let path = line.slice(0, quote).replaceAll('\\', '/');
     let library = path.startsWith('<');
     for (const marker of ['site-packages/', 'dist-packages/']) {
       const at = path.lastIndexOf(marker);
@@ -298,25 +366,19 @@ export function compileStackParser(options: StackOptions): StackParser {
       library = true;
     }
     const module = path.replace(/^[/.]+/, '').replace(/\.pyw?$/, '').replace(/\/__init__$/, '').replaceAll('/', '.');
-    if (ignoreFramePrefixes.some((p) => module.startsWith(p))) return;
+    if (ignoreFramePrefixes.some((p) => module.startsWith(p))) return SKIPPED;
     const inApp = inAppPrefixes.length > 0
       ? inAppPrefixes.some((p) => module.startsWith(p) || module.includes(`.${p}`))
       : !library;
-    addFrame(target, `${module}:${fn}`, inApp);
+    return { frame: `${module}:${fn}`, inApp };
   }
 }
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
-/** Cheap pre-check before GENERATED_FRAME: every generated name has a `$` or lives in a JDK package. */
-function mayBeGenerated(name: string): boolean {
-  return name.includes('$') || name.startsWith('jdk.') || name.startsWith('sun.') || name.startsWith('com.sun.');
-}
-
-/** Index of `char` in s[from, to), or -1; never looks past the line (indexOf would, making scans quadratic). */
-function indexWithin(s: string, char: number, from: number, to: number): number {
-  for (let i = from; i < to; i++) if (s.charCodeAt(i) === char) return i;
-  return -1;
+/** With a `$` in the name, a cheap pre-check before GENERATED_FRAME: every generated name has a `$` or lives in a JDK package. */
+function mayBeInJdk(name: string): boolean {
+  return name.startsWith('jdk.') || name.startsWith('sun.') || name.startsWith('com.sun.');
 }
 
 /** Last index of `text` starting in s[from, to - text.length], or -1. */
