@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { simulatorAccuracy } from '../bench/fingerprint-accuracy.js';
 import { LogSimulator, steppingClock } from '../src/simulator/generator.js';
 import { ERROR_SCENARIOS } from '../src/simulator/scenarios.js';
+import { GenerationalCache } from '../src/workers/fingerprint/cache.js';
+import type { FingerprintConfig } from '../src/workers/fingerprint/config.js';
 import { compileFingerprinter, type FingerprintInput } from '../src/workers/fingerprint/fingerprint.js';
 import { Fnv1a64, fnv1a64 } from '../src/workers/fingerprint/hash.js';
 
@@ -72,6 +74,44 @@ describe('fingerprints of simulator events', () => {
         owners.set(fp, label);
       }
     }
+  });
+
+  it('hash exactly the key that explain shows, for any configuration', () => {
+    const configs: Partial<FingerprintConfig>[] = [{}, { keyFields: [] }, { keyFields: ['logger', 'namespace', 'service'] },
+      { stackKeyIncludesMessage: true }, { extraMasks: [{ name: 'order', pattern: 'ORD-[0-9-]+' }] }];
+    const simulator = new LogSimulator({ seed: 17, errorRatio: 0.5, invalidRatio: 0 });
+    const events: FingerprintInput[] = [{}, { message: 'héllo wörld € 😀 \ud800 x', service: 'sérvice', level: 'Wärn' }];
+    for (let i = 0; i < 300; i++) {
+      const event = simulator.next();
+      if (event.kind === 'valid') events.push(event.record);
+    }
+    for (const config of configs) {
+      const configured = compileFingerprinter(config);
+      for (const event of events) {
+        const explained = configured.explain(event);
+        expect(fnv1a64(explained.key)).toBe(explained.fingerprint);
+        expect(configured(event).fingerprint).toBe(explained.fingerprint);
+      }
+    }
+  });
+
+  it('do not depend on what was fingerprinted before (caches only memoise)', () => {
+    const simulator = new LogSimulator({ seed: 23, errorRatio: 0.6, invalidRatio: 0 });
+    const events: FingerprintInput[] = [];
+    while (events.length < 400) {
+      const event = simulator.next();
+      if (event.kind === 'valid') events.push(event.record);
+    }
+    const warm = compileFingerprinter();
+    const forwards = events.map((e) => warm(e).fingerprint);
+    // Push every cached frame and key prefix out: thousands of new frame lines and services.
+    for (let i = 0; i < 5000; i++) {
+      warm({ service: `s${i}`, level: 'ERROR', message: 'x', log_content: `Traceback (most recent call last):\n  File "/app/m${i}.py", line 1, in f\nValueError: x` });
+      warm({ service: `s${i}`, message: 'x', log_content: `Error: x\n    at f (/app/m${i}.js:1:1)` });
+    }
+    const cold = compileFingerprinter();
+    expect([...events].reverse().map((e) => cold(e).fingerprint).reverse()).toEqual(forwards);
+    expect(events.map((e) => warm(e).fingerprint)).toEqual(forwards);
   });
 
   it('is the same across fresh compiles and for a copy of the record', () => {
@@ -279,5 +319,18 @@ describe('message fingerprints', () => {
     expect(fnv1a64(explained.key)).toBe(explained.fingerprint);
     expect(explained.masked.map((m) => m.kind)).toEqual(['number', 'number']);
     expect(fingerprint({ message: 'Retry 3 of job 17', service: 's', level: 'INFO' }).fingerprint).toBe(explained.fingerprint);
+  });
+});
+
+describe('GenerationalCache', () => {
+  it('holds at most twice its capacity and keeps entries that are used', () => {
+    const cache = new GenerationalCache<number>(4);
+    for (let i = 0; i < 100; i++) {
+      cache.set(`k${i}`, i);
+      expect(cache.get('k0'), `after ${i}`).toBe(0); // used on every insertion: never evicted
+      expect(cache.size).toBeLessThanOrEqual(8);
+    }
+    expect(cache.get('k1')).toBeUndefined();
+    expect(cache.get('k99')).toBe(99);
   });
 });

@@ -16,8 +16,9 @@
  * compiled once per configuration; an event costs a scan of its text and a few
  * small strings. Nothing here throws on any input.
  */
+import { detach } from './cache.js';
 import { resolveFingerprintConfig, type FingerprintConfig, type KeyField } from './config.js';
-import { Fnv1a64 } from './hash.js';
+import { Fnv1a64, type FnvState } from './hash.js';
 import { compileStackParser, type ParsedException } from './stack.js';
 import { compileTemplater, CUSTOM_MASK_CHAR, VARIABLE, type MaskedValue } from './template.js';
 
@@ -64,6 +65,8 @@ export interface Fingerprinter {
 export const KEY_VERSION = 'cali-fp-2';
 const FIELD = '\u001f';
 const ITEM = '\u001e';
+const STACK_PART = `${FIELD}stack`;
+const MESSAGE_PART = `${FIELD}message${FIELD}`;
 const MAX_FIELD_CHARS = 256;
 
 const LEVEL_CLASSES: Readonly<Record<string, LevelClass>> = {
@@ -80,6 +83,18 @@ export function levelClass(level: string | undefined): LevelClass {
   return LEVEL_CLASSES[level] ?? LEVEL_CLASSES[level.trim().toUpperCase()] ?? 'other';
 }
 
+/** Most distinct field-value combinations whose key prefix is kept hashed; more and the cache starts over. */
+const MAX_KEY_PREFIXES = 1024;
+
+/** The key up to the template or trace, for one combination of field values: its hash state and its fields. */
+interface KeyPrefix {
+  readonly state: FnvState;
+  readonly fields: Readonly<Partial<Record<KeyField, string>>>;
+  readonly next: Map<string, KeyPrefix>;
+}
+
+const NO_EXCEPTIONS: readonly ParsedException[] = Object.freeze([]);
+
 /** Compiles a fingerprinter for a configuration (partial: defaults fill the rest; invalid: CALI_ERR_CONFIG). */
 export function compileFingerprinter(config: Partial<FingerprintConfig> | Readonly<FingerprintConfig> = {}): Fingerprinter {
   const resolved = resolveFingerprintConfig(config);
@@ -91,31 +106,86 @@ export function compileFingerprinter(config: Partial<FingerprintConfig> | Readon
   const hasher = new Fnv1a64();
   const keyFields = resolved.keyFields;
   const hasExtraMasks = resolved.extraMasks.length > 0;
+  const stackKeyIncludesMessage = resolved.stackKeyIncludesMessage;
 
-  const fieldsOf = (event: FingerprintInput): Partial<Record<KeyField, string>> => {
-    const fields: Partial<Record<KeyField, string>> = {};
-    for (const field of keyFields) fields[field] = fieldValue(event, field);
-    return fields;
+  /**
+   * The key starts with the version and the field values, the same for every
+   * event of a service and level: its hash state is computed once per
+   * combination (a tree of maps, one level per key field), with a frozen
+   * `fields` object that results share. Bounded: it starts over when full.
+   */
+  const root: KeyPrefix = { state: hasher.reset().update(KEY_VERSION).save(), fields: Object.freeze({}), next: new Map() };
+  let prefixCount = 0;
+  const prefixOf = (event: FingerprintInput): KeyPrefix => {
+    let node = root;
+    for (const field of keyFields) {
+      const value = fieldValue(event, field);
+      let child = node.next.get(value);
+      if (!child) {
+        if (prefixCount >= MAX_KEY_PREFIXES) {
+          root.next.clear();
+          prefixCount = 0;
+          return prefixOf(event);
+        }
+        const kept = detach(value);
+        child = {
+          state: hasher.restore(node.state).update(`${FIELD}${field}=`).update(kept).save(),
+          fields: Object.freeze({ ...node.fields, [field]: kept }),
+          next: new Map(),
+        };
+        node.next.set(kept, child);
+        prefixCount++;
+      }
+      node = child;
+    }
+    return node;
   };
 
   const run = (event: FingerprintInput, masked: MaskedValue[] | undefined): FingerprintExplanation | Fingerprint => {
     const message = typeof event.message === 'string' && event.message !== '' ? event.message : firstLine(event.log_content);
-    const raw = templater(message, masked);
-    const template = hasExtraMasks ? raw.replaceAll(CUSTOM_MASK_CHAR, VARIABLE) : raw;
     const exceptions = typeof event.log_content === 'string' ? parseStack(event.log_content) : undefined;
-    const fields = fieldsOf(event);
-    let key = KEY_VERSION;
-    for (const field of keyFields) key += `${FIELD}${field}=${fields[field]!}`;
+    const prefix = prefixOf(event);
+    hasher.restore(prefix.state);
+    let template: string;
     if (exceptions) {
-      key += `${FIELD}stack`;
-      for (const e of exceptions) key += `${FIELD}${e.type}${ITEM}${e.frames.join(ITEM)}`;
-      if (resolved.stackKeyIncludesMessage) key += `${FIELD}message${FIELD}${template}`;
+      hasher.update(STACK_PART);
+      for (const e of exceptions) {
+        hasher.update(FIELD).update(e.type).update(ITEM);
+        const frames = e.frames;
+        for (let i = 0; i < frames.length; i++) (i > 0 ? hasher.update(ITEM) : hasher).update(frames[i]!);
+      }
+      // The template is not part of a stack key by default: it titles alerts.
+      template = templateOf(message, masked, undefined);
+      if (stackKeyIncludesMessage) hasher.update(MESSAGE_PART).update(template);
     } else {
-      key += `${FIELD}message${FIELD}${template}`;
+      hasher.update(MESSAGE_PART);
+      template = templateOf(message, masked, hasher);
     }
-    const fingerprint = hasher.reset().update(key).digest();
-    const result: Fingerprint = { fingerprint, kind: exceptions ? 'stack' : 'message', template, exceptions: exceptions ?? [], fields };
-    return masked ? { ...result, key, masked } : result;
+    const fingerprint = hasher.digest();
+    const result: Fingerprint = { fingerprint, kind: exceptions ? 'stack' : 'message', template, exceptions: exceptions ?? NO_EXCEPTIONS, fields: prefix.fields };
+    return masked ? { ...result, key: keyOf(result), masked } : result;
+  };
+
+  /** The template; fed to `hasher` as it is written when given (no template string is hashed twice). */
+  const templateOf = (message: string, masked: MaskedValue[] | undefined, into: Fnv1a64 | undefined): string => {
+    if (!hasExtraMasks) return templater(message, masked, into);
+    const template = templater(message, masked, undefined).replaceAll(CUSTOM_MASK_CHAR, VARIABLE);
+    into?.update(template);
+    return template;
+  };
+
+  /** The string the fingerprint hashes, spelt out for `explain` (the hot path streams the same bytes). */
+  const keyOf = (result: Fingerprint): string => {
+    let key = KEY_VERSION;
+    for (const field of keyFields) key += `${FIELD}${field}=${result.fields[field]!}`;
+    if (result.kind === 'stack') {
+      key += STACK_PART;
+      for (const e of result.exceptions) key += `${FIELD}${e.type}${ITEM}${e.frames.join(ITEM)}`;
+      if (stackKeyIncludesMessage) key += `${MESSAGE_PART}${result.template}`;
+    } else {
+      key += `${MESSAGE_PART}${result.template}`;
+    }
+    return key;
   };
 
   const fingerprinter = ((event: FingerprintInput) => run(event, undefined)) as Fingerprinter;

@@ -14,6 +14,8 @@
  * and one pass writes the template, copying unmasked runs as whole slices.
  */
 
+import type { Fnv1a64 } from './hash.js';
+
 /** What a masked value was taken for; `--explain` shows it. */
 export type VariableKind =
   | 'number' | 'hex' | 'uuid' | 'ip' | 'email' | 'url' | 'path' | 'timestamp' | 'date' | 'duration' | 'size'
@@ -25,6 +27,8 @@ export interface MaskedValue {
 }
 
 export const VARIABLE = '<*>';
+const QUOTED_VARIABLE = `"${VARIABLE}"`;
+const SINGLE_QUOTED_VARIABLE = `'${VARIABLE}'`;
 
 // Variable kind codes (0 keeps the token); ABSORBED: emitted as part of the previous variable.
 const KEEP = 0;
@@ -80,6 +84,41 @@ const ASCII_CLASS = (() => {
   return table;
 })();
 
+// What a token is made of, OR-ed over its characters while it is cut (a second pass would read it again).
+const HAS_DIGIT = 1;
+const HAS_LETTER = 2;
+const HAS_HEX_LETTER = 4;
+const HAS_OTHER = 8;
+const HAS_DOT = 16;
+/** `:`, `@` or the extra-mask character: URLs, e-mail addresses, custom values. */
+const HAS_MARK = 32;
+
+const ASCII_SHAPE = (() => {
+  const table = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) {
+    if (c >= 48 && c <= 57) table[c] = HAS_DIGIT;
+    else if ((c >= 97 && c <= 102) || (c >= 65 && c <= 70)) table[c] = HAS_LETTER | HAS_HEX_LETTER;
+    else if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) table[c] = HAS_LETTER;
+    else if (c === 0x2e) table[c] = HAS_DOT;
+    else if (c === 0x3a || c === 0x40 || c === 1) table[c] = HAS_MARK;
+    else table[c] = HAS_OTHER;
+  }
+  return table;
+})();
+
+/** Character class (low 2 bits) and shape (the bits above) of ASCII characters, one lookup per character. */
+const ASCII_INFO = (() => {
+  const table = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) table[c] = ASCII_CLASS[c]! | (ASCII_SHAPE[c]! << 2);
+  return table;
+})();
+
+/** Class and shape of any character, as in ASCII_INFO. */
+function charInfo(c: number): number {
+  if (c < 128) return ASCII_INFO[c]!;
+  return charClass(c) | ((c > 0xbf ? HAS_LETTER : HAS_OTHER) << 2);
+}
+
 function charClass(c: number): number {
   if (c < 128) return ASCII_CLASS[c]!;
   // Unicode spaces (NBSP, en/em spaces, line separators, ideographic space, BOM).
@@ -99,36 +138,76 @@ const MAX_QUOTED_CHARS = 512;
 /** Longest parenthesised annotation folded into the variable before it (in items). */
 const MAX_ANNOTATION_ITEMS = 8;
 
-const MONTHS_AND_DAYS = new Set([
+/**
+ * A set of words looked up in place, s[start, end), without slicing or
+ * lower-casing a copy: candidates by length and first and last character,
+ * confirmed character by character. `ignoreCase` folds ASCII letters only.
+ */
+class WordSet {
+  private readonly candidates = new Map<number, string[]>();
+
+  constructor(words: Iterable<string>, private readonly ignoreCase: boolean) {
+    for (const word of words) {
+      const folded = ignoreCase ? word.toLowerCase() : word;
+      const key = this.keyOf(folded, 0, folded.length);
+      const list = this.candidates.get(key);
+      if (list) list.push(folded);
+      else this.candidates.set(key, [folded]);
+    }
+  }
+
+  has(s: string, start: number, end: number): boolean {
+    const list = this.candidates.get(this.keyOf(s, start, end));
+    if (list === undefined) return false;
+    for (const word of list) {
+      let i = 0;
+      while (i < word.length && this.fold(s.charCodeAt(start + i)) === word.charCodeAt(i)) i++;
+      if (i === word.length) return true;
+    }
+    return false;
+  }
+
+  private keyOf(s: string, start: number, end: number): number {
+    const length = end - start;
+    if (length <= 0 || length > 0xff) return -1;
+    return (length << 16) | ((this.fold(s.charCodeAt(start)) & 0xff) << 8) | (this.fold(s.charCodeAt(end - 1)) & 0xff);
+  }
+
+  private fold(c: number): number {
+    return this.ignoreCase && c >= 65 && c <= 90 ? c | 0x20 : c;
+  }
+}
+
+const MONTHS_AND_DAYS = new WordSet([
   'jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec',
   'january', 'february', 'march', 'april', 'june', 'july', 'august', 'september', 'october', 'november', 'december',
   'mon', 'tue', 'tues', 'wed', 'thu', 'thur', 'thurs', 'fri', 'sat', 'sun',
   'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday',
-]);
+], true);
 
 /** Units after a number: `52 ms`, `7.5 KB`, `10 days` mask as one value. */
-const UNITS = new Set([
+const UNITS = new WordSet([
   'B', 'KB', 'MB', 'GB', 'TB', 'PB', 'KiB', 'MiB', 'GiB', 'TiB', 'kB', 'K', 'M', 'G', 'bytes', 'byte',
   'ns', 'us', 'µs', 'ms', 's', 'sec', 'secs', 'second', 'seconds', 'min', 'mins', 'minute', 'minutes',
   'h', 'hr', 'hrs', 'hour', 'hours', 'd', 'day', 'days', 'millis', 'milliseconds', 'micros', 'nanos',
-]);
-const DURATION_UNITS = new Set(['ns', 'us', 'µs', 'ms', 's', 'sec', 'secs', 'second', 'seconds', 'min', 'mins', 'minute',
-  'minutes', 'h', 'hr', 'hrs', 'hour', 'hours', 'd', 'day', 'days', 'millis', 'milliseconds', 'micros', 'nanos']);
+], false);
+const DURATION_UNITS = new WordSet(['ns', 'us', 'µs', 'ms', 's', 'sec', 'secs', 'second', 'seconds', 'min', 'mins', 'minute',
+  'minutes', 'h', 'hr', 'hrs', 'hour', 'hours', 'd', 'day', 'days', 'millis', 'milliseconds', 'micros', 'nanos'], false);
 
 /** Suffixes of a number-with-unit token (`30000ms`, `1.5GB`, `90%`). */
 const ATTACHED_UNIT = /^[+-]?\d+(?:[.,]\d+)?(?:ns|us|µs|ms|s|m|h|d|b|kb|mb|gb|tb|kib|mib|gib|tib|k|%)$/i;
 
 /** Last labels that make a dotted word a host name (`mail.example.com`), not a class or module. */
-const HOST_SUFFIXES = new Set([
+const HOST_SUFFIXES = new WordSet([
   'com', 'net', 'org', 'edu', 'gov', 'mil', 'int', 'io', 'co', 'uk', 'de', 'fr', 'nl', 'jp', 'cn', 'ru', 'br', 'au',
   'ca', 'us', 'eu', 'hk', 'tw', 'kr', 'ch', 'se', 'es', 'pl', 'cz', 'mx', 'ar', 'cl', 'za', 'nz', 'sg', 'vn', 'th',
   'ph', 'tr', 'ua', 'gr', 'pt', 'dk', 'fi', 'ie', 'hu', 'ro', 'bg', 'il', 'ir', 'pk', 'sa', 'ae', 'eg', 'ng', 'ke',
   'biz', 'xyz', 'local', 'internal', 'lan', 'localdomain',
   'intra', 'corp', 'home', 'arpa', 'localhost',
-]);
+], true);
 
 /** Last labels that make a dotted word a file name (`chrome.exe`, `store.py`). */
-const FILE_EXTENSIONS = new Set([
+const FILE_EXTENSIONS = new WordSet([
   'exe', 'dll', 'so', 'dylib', 'jar', 'war', 'ear', 'class', 'java', 'kt', 'scala', 'py', 'pyc', 'js', 'mjs', 'cjs',
   'ts', 'rb', 'go', 'rs', 'c', 'cc', 'cpp', 'h', 'hpp', 'cs', 'php', 'asp', 'aspx', 'jsp', 'html', 'htm', 'css',
   'xml', 'json', 'yaml', 'yml', 'toml', 'ini', 'cfg', 'conf', 'properties', 'log', 'txt', 'csv', 'tsv', 'md', 'sh',
@@ -136,26 +215,26 @@ const FILE_EXTENSIONS = new Set([
   'svg', 'ico', 'pdf', 'doc', 'docx', 'xls', 'xlsx', 'sql', 'db', 'sqlite', 'pid', 'sock', 'lock', 'tmp', 'bak',
   'iso', 'img', 'msi', 'sys', 'dat', 'bin', 'pem', 'crt', 'cer', 'der', 'p12', 'jks', 'gpg', 'plist', 'dmg', 'pkg',
   'deb', 'rpm', 'apk', 'ipa', 'mp3', 'mp4', 'wav', 'avi', 'mov',
-]);
+], false);
 
 /** Words with digits that are vocabulary, not values (protocols, encodings, architectures). */
-const DIGIT_WORDS = new Set([
+const DIGIT_WORDS = new WordSet([
   'ipv4', 'ipv6', 'ssh1', 'ssh2', 'http2', 'http3', 'utf8', 'utf16', 'utf32', 'base64', 'base32', 'md5', 'sha1',
   'sha224', 'sha256', 'sha384', 'sha512', 'x86', 'x64', 'x86_64', 'amd64', 'arm64', 'aarch64', 'i386', 'i686',
   'win32', 'win64', 'log4j', 'log4j2', 'slf4j', 'ext2', 'ext3', 'ext4', 'oauth2', 'h2', 'l2', 'l3', 'l4', 'l7',
   's3', 'ec2', 'tlsv1', 'sslv3', 'utf-8', 'utf-16', 'iso-8859-1', 'e2e', 'p2p', 'b2b', '2fa', 'mp3', 'mp4', 'k8s', 'i18n',
-]);
+], true);
 
 /** Words that introduce a name: the next token is a value (`user cyrus`, `Invalid user admin`). */
-const NAME_INTRODUCERS = ['user', 'username', 'login', 'account'];
+const NAME_INTRODUCERS = new WordSet(['user', 'username', 'login', 'account'], true);
 /** Function words that are never such a name (`user from`, `user is`). */
-const FUNCTION_WORDS = new Set([
+const FUNCTION_WORDS = new WordSet([
   'from', 'for', 'to', 'by', 'with', 'in', 'on', 'at', 'of', 'the', 'a', 'an', 'is', 'was', 'were', 'not', 'no',
   'has', 'had', 'have', 'and', 'or', 'as', 'id', 'name', 'if', 'that', 'this',
-]);
+], true);
 
 /** Request methods: the absolute path after one is a route (`GET /api/v1/users/<*>`), not one opaque value. */
-const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+const HTTP_METHODS = new WordSet(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'], false);
 /** Longer route segments are values whatever their characters. */
 const MAX_ROUTE_SEGMENT_CHARS = 64;
 
@@ -164,8 +243,11 @@ export interface TemplateOptions {
   readonly maxMessageChars: number;
 }
 
-/** Turns a message into its template; `explain`, when given, receives what was masked. */
-export type Templater = (message: string, explain?: MaskedValue[]) => string;
+/**
+ * Turns a message into its template; `explain`, when given, receives what was
+ * masked, and `into`, when given, is fed the template as it is written.
+ */
+export type Templater = (message: string, explain?: MaskedValue[], into?: Fnv1a64) => string;
 
 export function compileTemplater(options: TemplateOptions): Templater {
   const capacity = options.maxMessageChars + 1;
@@ -176,20 +258,16 @@ export function compileTemplater(options: TemplateOptions): Templater {
   const kinds = new Int8Array(capacity);
   const extraMasks = options.extraMasks;
 
-  return (message, explain) => {
+  return (message, explain, into) => {
     let s = message.length > options.maxMessageChars ? message.slice(0, options.maxMessageChars) : message;
     for (const mask of extraMasks) {
       mask.lastIndex = 0;
       if (explain) for (const match of s.matchAll(mask)) explain.push({ kind: 'custom', text: match[0] });
       s = s.replace(mask, CUSTOM_MASK_CHAR);
     }
-    const count = tokenize(s, starts, ends, types, spaced);
-    for (let k = 0; k < count; k++) {
-      kinds[k] = types[k] === TOKEN ? classifyToken(s, starts[k]!, ends[k]!)
-        : types[k] === QUOTE ? classifyQuoted(s, starts[k]!, ends[k]!) : KEEP;
-    }
+    const count = tokenize(s, starts, ends, types, spaced, kinds);
     applyContextRules(s, count, starts, ends, types, spaced, kinds);
-    return render(s, count, starts, ends, types, spaced, kinds, explain);
+    return render(s, count, starts, ends, types, spaced, kinds, explain, into);
   };
 }
 
@@ -202,7 +280,24 @@ function pushItem(starts: Int32Array, ends: Int32Array, types: Uint8Array, space
   return count + 1;
 }
 
-function tokenize(s: string, starts: Int32Array, ends: Int32Array, types: Uint8Array, spaced: Uint8Array): number {
+/** The kind of the token s[start, end) on its own, from what it is made of when that suffices. */
+function classifyShaped(s: string, start: number, end: number, shape: number): number {
+  // Plain words and plain numbers, most tokens, without a second look at their characters.
+  if ((shape & ~HAS_HEX_LETTER) === HAS_LETTER) return end - start >= MIN_GENERATED_RUN - 4 && isGeneratedId(s, start, end) ? ID : KEEP;
+  if (shape === HAS_DIGIT) return s.charCodeAt(start + 4) === 0x2d ? DATE : NUMBER;
+  if (shape === (HAS_DIGIT | HAS_DOT)) {
+    // 10.0.0.1, 1.5, 2.0.1: what classifyWithDigits makes of digits and dots.
+    let dots = 0;
+    for (let i = start; i < end; i++) if (s.charCodeAt(i) === 0x2e) dots++;
+    return dots === 3 ? IP : s.charCodeAt(start + 4) === 0x2d ? DATE : NUMBER;
+  }
+  // An absolute path (no `://` URL, e-mail address or custom value in it).
+  if ((shape & HAS_MARK) === 0 && s.charCodeAt(start) === 0x2f && end - start >= 2 && (s.charCodeAt(start + 1) !== 0x2f || end - start > 2)) return PATH;
+  return classifyToken(s, start, end);
+}
+
+/** Cuts s into items and classifies each on its own (kinds); returns the number of items. */
+function tokenize(s: string, starts: Int32Array, ends: Int32Array, types: Uint8Array, spaced: Uint8Array, kinds: Int8Array): number {
   const n = s.length;
   let count = 0;
   let space = 0; // whitespace before the next item
@@ -218,28 +313,35 @@ function tokenize(s: string, starts: Int32Array, ends: Int32Array, types: Uint8A
     if (c === 0x22 /* " */ || (c === 0x27 /* ' */ && (i === 0 || !isAlnum(s.charCodeAt(i - 1))))) {
       const close = findClosingQuote(s, i, c);
       const end = close > 0 ? close + 1 : i + 1;
+      kinds[count] = close > 0 ? classifyQuoted(s, i, end) : KEEP;
       count = pushItem(starts, ends, types, spaced, count, i, end, close > 0 ? QUOTE : PUNCT, space);
       space = 0;
       i = end;
       continue;
     }
     if (cls === SEP) {
+      kinds[count] = KEEP;
       count = pushItem(starts, ends, types, spaced, count, i, i + 1, PUNCT, space);
       space = 0;
       i++;
       continue;
     }
     let j = i + 1;
+    let shape = charInfo(c) >> 2;
     // URLs and absolute paths run to the next space or quote: query strings have = and &.
     let url = c === 0x2f && i + 1 < n && s.charCodeAt(i + 1) !== 0x2f && charClass(s.charCodeAt(i + 1)) === WORD;
     while (j < n) {
       const d = s.charCodeAt(j);
-      if (charClass(d) === WORD) {
+      const info = d < 128 ? ASCII_INFO[d]! : charInfo(d);
+      if ((info & 3) === WORD) {
         if (d === 0x3a /* : */ && s.charCodeAt(j + 1) === 0x2f && s.charCodeAt(j + 2) === 0x2f) url = true;
+        shape |= info >> 2;
         j++;
       } else if (d === 0x27 && isAlnum(s.charCodeAt(j - 1)) && isLetter(s.charCodeAt(j + 1))) {
+        shape |= HAS_OTHER;
         j++; // an apostrophe inside a word: isn't, O'Brien
-      } else if (url && d !== 0x22 && d !== 0x27 && d !== 0x3c && d !== 0x3e && charClass(d) !== WS) {
+      } else if (url && d !== 0x22 && d !== 0x27 && d !== 0x3c && d !== 0x3e && (info & 3) !== WS) {
+        shape |= HAS_OTHER;
         j++;
       } else {
         break;
@@ -248,15 +350,23 @@ function tokenize(s: string, starts: Int32Array, ends: Int32Array, types: Uint8A
     // Sentence punctuation at the end of a word is not part of it: `failed.`, `Ignoring.`, `key:`.
     let end = j;
     while (end > i + 1 && isTrailingPunctuation(s.charCodeAt(end - 1), url)) end--;
-    const colon = identifierColon(s, i, end);
+    // The shape covers trailing punctuation too: it can only send a token to the full classification.
+    const colon = (shape & HAS_MARK) === 0 ? -1 : identifierColon(s, i, end);
     if (colon > 0) {
+      kinds[count] = classifyToken(s, i, colon);
       count = pushItem(starts, ends, types, spaced, count, i, colon, TOKEN, space);
+      kinds[count] = KEEP;
       count = pushItem(starts, ends, types, spaced, count, colon, colon + 1, PUNCT, 0);
+      kinds[count] = classifyToken(s, colon + 1, end);
       count = pushItem(starts, ends, types, spaced, count, colon + 1, end, TOKEN, 0);
     } else {
+      kinds[count] = classifyShaped(s, i, end, shape);
       count = pushItem(starts, ends, types, spaced, count, i, end, TOKEN, space);
     }
-    for (let k = end; k < j; k++) count = pushItem(starts, ends, types, spaced, count, k, k + 1, PUNCT, 0);
+    for (let k = end; k < j; k++) {
+      kinds[count] = KEEP;
+      count = pushItem(starts, ends, types, spaced, count, k, k + 1, PUNCT, 0);
+    }
     space = 0;
     i = j;
   }
@@ -502,7 +612,7 @@ interface DigitShape {
 
 function classifyWithDigits(s: string, start: number, end: number, shape: DigitShape): number {
   const { letters, hexLetters, dots, colons, dashes, length } = shape;
-  if (letters > 0 && length <= 12 && DIGIT_WORDS.has(s.slice(start, end).toLowerCase())) return KEEP;
+  if (letters > 0 && length <= 12 && DIGIT_WORDS.has(s, start, end)) return KEEP;
   if (letters === 0) {
     if (colons >= 2 || (colons === 1 && dots === 0 && dashes === 0 && length <= 8)) return TIMESTAMP;
     if (dots === 3 && dashes === 0) return IP;
@@ -524,10 +634,8 @@ function classifyWithDigits(s: string, start: number, end: number, shape: DigitS
 function classifyDotted(s: string, start: number, end: number): number {
   const lastDot = s.lastIndexOf('.', end - 1);
   if (lastDot <= start || lastDot >= end - 1) return KEEP;
-  const suffix = s.slice(lastDot + 1, end);
-  const lower = suffix.toLowerCase();
-  if (FILE_EXTENSIONS.has(lower) && suffix === lower) return FILE;
-  if (HOST_SUFFIXES.has(lower)) {
+  if (FILE_EXTENSIONS.has(s, lastDot + 1, end)) return FILE;
+  if (HOST_SUFFIXES.has(s, lastDot + 1, end)) {
     for (let i = start; i < end; i++) {
       const c = s.charCodeAt(i);
       if (!(isAlnum(c) || c === 0x2d || c === 0x2e)) return KEEP;
@@ -551,71 +659,82 @@ function isPunct(s: string, starts: Int32Array, types: Uint8Array, k: number, ch
 
 const isNumeric = (kind: number): boolean => kind === NUMBER || kind === SIZE || kind === DURATION || kind === HEX;
 
+function isWordAt(types: Uint8Array, count: number, k: number): boolean {
+  return k >= 0 && k < count && types[k] === TOKEN;
+}
+
+function wordIs(s: string, starts: Int32Array, ends: Int32Array, types: Uint8Array, count: number, k: number, word: string): boolean {
+  return isWordAt(types, count, k) && equalsIgnoreCase(s, starts[k]!, ends[k]!, word);
+}
+
+/** Masks a value and the comma-joined list it may head (`acls to: yarn,curi`). */
+function maskValue(s: string, count: number, starts: Int32Array, types: Uint8Array, spaced: Uint8Array, kinds: Int8Array, k: number, kind: number): void {
+  if (kinds[k] === KEEP) kinds[k] = kind;
+  while (k + 2 < count && isPunct(s, starts, types, k + 1, 0x2c) && !spaced[k + 1] && !spaced[k + 2]
+    && (types[k + 2] === TOKEN || types[k + 2] === QUOTE)) {
+    kinds[k + 1] = ABSORBED;
+    kinds[k + 2] = ABSORBED;
+    k += 2;
+  }
+}
+
 function applyContextRules(
   s: string, count: number, starts: Int32Array, ends: Int32Array, types: Uint8Array, spaced: Uint8Array, kinds: Int8Array,
 ): void {
-  const isWord = (k: number): boolean => k >= 0 && k < count && types[k] === TOKEN;
-  const wordIs = (k: number, word: string): boolean => isWord(k) && equalsIgnoreCase(s, starts[k]!, ends[k]!, word);
-  const isKeyEnd = (k: number): boolean => k + 1 < count && isPunct(s, starts, types, k + 1, 0x3d) && !spaced[k + 1];
-  /** Masks a value and the comma-joined list it may head (`acls to: yarn,curi`). */
-  const maskValue = (k: number, kind: number): void => {
-    if (kinds[k] === KEEP) kinds[k] = kind;
-    while (k + 2 < count && isPunct(s, starts, types, k + 1, 0x2c) && !spaced[k + 1] && !spaced[k + 2]
-      && (types[k + 2] === TOKEN || types[k + 2] === QUOTE)) {
-      kinds[k + 1] = ABSORBED;
-      kinds[k + 2] = ABSORBED;
-      k += 2;
-    }
-  };
-
   for (let k = 0; k < count; k++) {
     const type = types[k];
     if (type === PUNCT) {
       const c = s.charCodeAt(starts[k]!);
       // key=value, key = value: the value is variable (unless it is itself the next key: `logname= uid=0`).
-      if (c === 0x3d && isWord(k - 1) && k + 1 < count && (types[k + 1] === TOKEN || types[k + 1] === QUOTE)
-        && !isKeyEnd(k + 1) && !isPunct(s, starts, types, k - 1, 0x3d)) {
-        maskValue(k + 1, VALUE);
+      if (c === 0x3d && isWordAt(types, count, k - 1) && k + 1 < count && (types[k + 1] === TOKEN || types[k + 1] === QUOTE)
+        && !(k + 2 < count && isPunct(s, starts, types, k + 2, 0x3d) && !spaced[k + 2])) {
+        maskValue(s, count, starts, types, spaced, kinds, k + 1, VALUE);
       }
       // key: value, when the value is one word closing a clause (`Kind: YARN_AM_RM_TOKEN,`, `opt-in: False`).
-      if (c === 0x3a && !spaced[k] && isWord(k - 1) && isWord(k + 1) && spaced[k + 1] && endsClause(s, starts, types, count, k + 2)) {
-        maskValue(k + 1, VALUE);
+      if (c === 0x3a && !spaced[k] && isWordAt(types, count, k - 1) && isWordAt(types, count, k + 1) && spaced[k + 1]
+        && endsClause(s, starts, types, count, k + 2)) {
+        maskValue(s, count, starts, types, spaced, kinds, k + 1, VALUE);
       }
       continue;
     }
     if (type !== TOKEN) continue;
     const start = starts[k]!;
     const end = ends[k]!;
+    const length = end - start;
+    const nextIsSpacedWord = isWordAt(types, count, k + 1) && spaced[k + 1] === 1;
     // METHOD /path: a route, whose word segments name the endpoint.
-    if (kinds[k] === PATH && s.charCodeAt(start) === 0x2f && spaced[k] && isWord(k - 1) && kinds[k - 1] === KEEP
-      && ends[k - 1]! - starts[k - 1]! <= 7 && HTTP_METHODS.has(s.slice(starts[k - 1]!, ends[k - 1]!))) {
+    if (kinds[k] === PATH && s.charCodeAt(start) === 0x2f && spaced[k] && isWordAt(types, count, k - 1) && kinds[k - 1] === KEEP
+      && HTTP_METHODS.has(s, starts[k - 1]!, ends[k - 1]!)) {
       kinds[k] = ROUTE;
     }
     // user NAME
-    if (isWord(k + 1) && spaced[k + 1] && kinds[k + 1] === KEEP && NAME_INTRODUCERS.some((w) => equalsIgnoreCase(s, start, end, w))) {
-      if (!FUNCTION_WORDS.has(s.slice(starts[k + 1]!, ends[k + 1]!).toLowerCase())) kinds[k + 1] = NAME;
+    if (nextIsSpacedWord && kinds[k + 1] === KEEP && length >= 4 && length <= 8 && NAME_INTRODUCERS.has(s, start, end)
+      && !FUNCTION_WORDS.has(s, starts[k + 1]!, ends[k + 1]!)) {
+      kinds[k + 1] = NAME;
     }
-    // from STATE to STATE (state machines), for NAME from ADDRESS (who did what from where).
-    if (wordIs(k, 'from') && isWord(k + 1) && wordIs(k + 2, 'to') && isWord(k + 3) && (k + 4 >= count || types[k + 4] !== TOKEN)) {
-      if (kinds[k + 1] === KEEP) kinds[k + 1] = STATE;
-      if (kinds[k + 3] === KEEP) kinds[k + 3] = STATE;
+    if (length === 4 && equalsIgnoreCase(s, start, end, 'from')) {
+      // from STATE to STATE (state machines)
+      if (isWordAt(types, count, k + 1) && wordIs(s, starts, ends, types, count, k + 2, 'to') && isWordAt(types, count, k + 3)
+        && (k + 4 >= count || types[k + 4] !== TOKEN)) {
+        if (kinds[k + 1] === KEEP) kinds[k + 1] = STATE;
+        if (kinds[k + 3] === KEEP) kinds[k + 3] = STATE;
+      }
+    } else if (length === 3 && equalsIgnoreCase(s, start, end, 'for')) {
+      // for NAME from ADDRESS (who did what from where)
+      if (isWordAt(types, count, k + 1) && wordIs(s, starts, ends, types, count, k + 2, 'from') && kinds[k + 1] === KEEP) kinds[k + 1] = NAME;
     }
-    if (wordIs(k, 'for') && isWord(k + 1) && wordIs(k + 2, 'from') && kinds[k + 1] === KEEP) kinds[k + 1] = NAME;
+    const kind = kinds[k]!;
     // Month and weekday names next to a date: Sat Jun 18, 18 Jun 2005.
-    if (kinds[k] === KEEP && end - start >= 3 && end - start <= 9 && isUpper(s.charCodeAt(start))
-      && MONTHS_AND_DAYS.has(s.slice(start, end).toLowerCase())) {
+    if (kind === KEEP && length >= 3 && length <= 9 && isUpper(s.charCodeAt(start)) && MONTHS_AND_DAYS.has(s, start, end)) {
       const next = k + 1 < count && types[k + 1] === PUNCT && s.charCodeAt(starts[k + 1]!) === 0x2c ? k + 2 : k + 1;
       if (isDateNeighbour(s, starts, ends, types, kinds, count, next) || (k > 0 && isDateNeighbour(s, starts, ends, types, kinds, count, k - 1))) {
         kinds[k] = DATE;
       }
     }
     // A unit after a number belongs to it: 52 ms, 7.5 KB, 0 bytes.
-    if (isNumeric(kinds[k]!) && isWord(k + 1) && spaced[k + 1] && kinds[k + 1] === KEEP) {
-      const unit = s.slice(starts[k + 1]!, ends[k + 1]!);
-      if (UNITS.has(unit)) {
-        kinds[k] = DURATION_UNITS.has(unit) ? DURATION : SIZE;
-        kinds[k + 1] = ABSORBED;
-      }
+    if (nextIsSpacedWord && isNumeric(kind) && kinds[k + 1] === KEEP && UNITS.has(s, starts[k + 1]!, ends[k + 1]!)) {
+      kinds[k] = DURATION_UNITS.has(s, starts[k + 1]!, ends[k + 1]!) ? DURATION : SIZE;
+      kinds[k + 1] = ABSORBED;
     }
   }
   // A short parenthesised annotation of a value is part of it: `jdoe (John Doe)`, `10.0.0.1 (host.example)`.
@@ -642,7 +761,7 @@ function isDateNeighbour(s: string, starts: Int32Array, ends: Int32Array, types:
   if (kind === NUMBER || kind === TIMESTAMP || kind === DATE) return true;
   const start = starts[k]!;
   const end = ends[k]!;
-  return end - start >= 3 && end - start <= 9 && isUpper(s.charCodeAt(start)) && MONTHS_AND_DAYS.has(s.slice(start, end).toLowerCase());
+  return end - start >= 3 && end - start <= 9 && isUpper(s.charCodeAt(start)) && MONTHS_AND_DAYS.has(s, start, end);
 }
 
 /** Index of the `)` closing a short annotation at `open`, or -1 when it is not one. */
@@ -663,19 +782,16 @@ function annotationEnd(s: string, starts: Int32Array, ends: Int32Array, types: U
 
 function render(
   s: string, count: number, starts: Int32Array, ends: Int32Array, types: Uint8Array, spaced: Uint8Array, kinds: Int8Array,
-  explain: MaskedValue[] | undefined,
+  explain: MaskedValue[] | undefined, into: Fnv1a64 | undefined,
 ): string {
   let out = '';
+  // A verbatim run of the message not written yet: whole runs are copied (and hashed) as one slice.
   let runStart = -1;
   let runEnd = -1;
   let lastWasVariable = false;
   let emitted = false;
   /** Start of the value `explain` last received, so that absorbed items extend its text. */
   let explainedStart = -1;
-  const flush = (): void => {
-    if (runStart >= 0) out += s.slice(runStart, runEnd);
-    runStart = -1;
-  };
   for (let k = 0; k < count; k++) {
     const kind = kinds[k]!;
     const start = starts[k]!;
@@ -686,46 +802,65 @@ function render(
       continue;
     }
     const space = spaced[k] === 1 && emitted;
-    if (kind === ROUTE) {
-      flush();
-      out += (space ? ' ' : '') + renderRoute(s, start, end, explain);
+    if (kind === KEEP) {
       explainedStart = -1;
       lastWasVariable = false;
       emitted = true;
+      // Extend the verbatim run when the source between it and this item is exactly what we would write.
+      if (runStart >= 0 && (space ? start === runEnd + 1 && s.charCodeAt(runEnd) === 0x20 : start === runEnd)) {
+        runEnd = end;
+        continue;
+      }
+      if (runStart >= 0) {
+        out += s.slice(runStart, runEnd);
+        into?.update(s, runStart, runEnd);
+      }
+      if (space) {
+        out += ' ';
+        into?.update(' ');
+      }
+      runStart = start;
+      runEnd = end;
       continue;
     }
-    if (kind !== KEEP) {
+    let piece: string;
+    if (kind === ROUTE) {
+      piece = renderRoute(s, start, end, explain);
+      explainedStart = -1;
+      lastWasVariable = false;
+    } else {
       if (explain) {
         explain.push({ kind: KIND_NAMES[kind - 1]!, text: s.slice(start, end) });
         explainedStart = start;
       }
       if (types[k] === QUOTE) {
-        flush();
-        const quote = s[start]!;
-        out += (space ? ' ' : '') + quote + VARIABLE + quote;
+        piece = s[start] === '"' ? QUOTED_VARIABLE : SINGLE_QUOTED_VARIABLE;
         lastWasVariable = false;
       } else if (!lastWasVariable) {
-        flush();
-        out += (space ? ' ' : '') + VARIABLE;
+        piece = VARIABLE;
         lastWasVariable = true;
+      } else {
+        emitted = true;
+        continue; // consecutive variables are one
       }
-      emitted = true;
-      continue;
     }
-    explainedStart = -1;
-    lastWasVariable = false;
-    // Extend the verbatim run when the source between it and this item is exactly what we would write.
-    if (runStart >= 0 && (space ? start === runEnd + 1 && s.charCodeAt(runEnd) === 0x20 : start === runEnd)) {
-      runEnd = end;
-    } else {
-      flush();
-      if (space) out += ' ';
-      runStart = start;
-      runEnd = end;
+    if (runStart >= 0) {
+      out += s.slice(runStart, runEnd);
+      into?.update(s, runStart, runEnd);
+      runStart = -1;
     }
+    if (space) {
+      out += ' ';
+      into?.update(' ');
+    }
+    out += piece;
+    into?.update(piece);
     emitted = true;
   }
-  flush();
+  if (runStart >= 0) {
+    out += s.slice(runStart, runEnd);
+    into?.update(s, runStart, runEnd);
+  }
   return out;
 }
 
@@ -737,6 +872,7 @@ function render(
  */
 function renderRoute(s: string, start: number, end: number, explain: MaskedValue[] | undefined): string {
   let out = '';
+  let kept = start; // start of the text since the last masked segment, copied as one slice
   let segmentStart = start;
   let query = false;
   for (let i = start; i <= end; i++) {
@@ -745,23 +881,20 @@ function renderRoute(s: string, start: number, end: number, explain: MaskedValue
     if (!endsSegment && c !== 0x23) continue;
     if (segmentStart < i) {
       const isValue = query && s.charCodeAt(segmentStart - 1) === 0x3d;
-      if (!isValue && isRouteWord(s, segmentStart, i)) {
-        out += s.slice(segmentStart, i);
-      } else {
-        out += VARIABLE;
+      if (isValue || !isRouteWord(s, segmentStart, i)) {
+        out += s.slice(kept, segmentStart) + VARIABLE;
+        kept = i;
         if (explain) explain.push({ kind: isValue ? 'value' : routeValueKind(s, segmentStart, i), text: s.slice(segmentStart, i) });
       }
     }
     if (c === 0x23 /* # */) {
-      out += `#${VARIABLE}`;
       if (explain) explain.push({ kind: 'value', text: s.slice(i + 1, end) });
-      return out;
+      return `${out}${s.slice(kept, i)}#${VARIABLE}`;
     }
-    if (i < end) out += s[i]!;
     if (c === 0x3f) query = true;
     segmentStart = i + 1;
   }
-  return out;
+  return kept === start ? s.slice(start, end) : out + s.slice(kept, end);
 }
 
 /** A route segment that names something: letters joined by `-`, `_` or `.`, at most one capital in a row; or `v2`. */
@@ -784,7 +917,7 @@ function isRouteWord(s: string, start: number, end: number): boolean {
     } else if (c === 0x2d || c === 0x5f || c === 0x2e) previousUpper = false;
     else return false;
   }
-  return !isGeneratedId(s, start, end);
+  return length < MIN_GENERATED_RUN - 4 || !isGeneratedId(s, start, end);
 }
 
 function routeValueKind(s: string, start: number, end: number): VariableKind {
