@@ -38,7 +38,9 @@ describe('FNV-1a 64', () => {
       for (const byte of new TextEncoder().encode(text)) h = ((h ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
       return h.toString(16).padStart(16, '0');
     };
-    for (const text of ['héllo wörld €', 'emoji 😀 x', 'lone \ud800 high', '\udc00 lone low', '中文日志', 'x'.repeat(3000)]) {
+    // Longer than the 16 KiB encoding buffer, with a 4-byte character where the first chunk ends.
+    const long = [`${'a'.repeat(16383)}😀b`, 'é€😀\ud800'.repeat(5000)];
+    for (const text of ['héllo wörld €', 'emoji 😀 x', 'lone \ud800 high', '\udc00 lone low', '中文日志', 'x'.repeat(3000), ...long]) {
       expect(fnv1a64(text), text).toBe(reference(text));
     }
     expect(new Fnv1a64().update('foo').update('bar').digest()).toBe(fnv1a64('foobar'));

@@ -145,33 +145,24 @@ export function compileFingerprinter(config: Partial<FingerprintConfig> | Readon
     const message = typeof event.message === 'string' && event.message !== '' ? event.message : firstLine(event.log_content);
     const exceptions = typeof event.log_content === 'string' ? parseStack(event.log_content) : undefined;
     const prefix = prefixOf(event);
-    hasher.restore(prefix.state);
-    let template: string;
+    // The template is not part of a stack key by default: it titles alerts.
+    const template = templateOf(message, masked);
+    let rest: string; // the key after the cached prefix
     if (exceptions) {
-      hasher.update(STACK_PART);
-      for (const e of exceptions) {
-        hasher.update(FIELD).update(e.type).update(ITEM);
-        const frames = e.frames;
-        for (let i = 0; i < frames.length; i++) (i > 0 ? hasher.update(ITEM) : hasher).update(frames[i]!);
-      }
-      // The template is not part of a stack key by default: it titles alerts.
-      template = templateOf(message, masked, undefined);
-      if (stackKeyIncludesMessage) hasher.update(MESSAGE_PART).update(template);
+      rest = STACK_PART;
+      for (const e of exceptions) rest += `${FIELD}${e.type}${ITEM}${e.frames.join(ITEM)}`;
+      if (stackKeyIncludesMessage) rest += `${MESSAGE_PART}${template}`;
     } else {
-      hasher.update(MESSAGE_PART);
-      template = templateOf(message, masked, hasher);
+      rest = `${MESSAGE_PART}${template}`;
     }
-    const fingerprint = hasher.digest();
+    const fingerprint = hasher.restore(prefix.state).update(rest).digest();
     const result: Fingerprint = { fingerprint, kind: exceptions ? 'stack' : 'message', template, exceptions: exceptions ?? NO_EXCEPTIONS, fields: prefix.fields };
     return masked ? { ...result, key: keyOf(result), masked } : result;
   };
 
-  /** The template; fed to `hasher` as it is written when given (no template string is hashed twice). */
-  const templateOf = (message: string, masked: MaskedValue[] | undefined, into: Fnv1a64 | undefined): string => {
-    if (!hasExtraMasks) return templater(message, masked, into);
-    const template = templater(message, masked, undefined).replaceAll(CUSTOM_MASK_CHAR, VARIABLE);
-    into?.update(template);
-    return template;
+  const templateOf = (message: string, masked: MaskedValue[] | undefined): string => {
+    const template = templater(message, masked);
+    return hasExtraMasks ? template.replaceAll(CUSTOM_MASK_CHAR, VARIABLE) : template;
   };
 
   /** The string the fingerprint hashes, spelt out for `explain` (the hot path streams the same bytes). */

@@ -14,8 +14,6 @@
  * and one pass writes the template, copying unmasked runs as whole slices.
  */
 
-import type { Fnv1a64 } from './hash.js';
-
 /** What a masked value was taken for; `--explain` shows it. */
 export type VariableKind =
   | 'number' | 'hex' | 'uuid' | 'ip' | 'email' | 'url' | 'path' | 'timestamp' | 'date' | 'duration' | 'size'
@@ -243,11 +241,8 @@ export interface TemplateOptions {
   readonly maxMessageChars: number;
 }
 
-/**
- * Turns a message into its template; `explain`, when given, receives what was
- * masked, and `into`, when given, is fed the template as it is written.
- */
-export type Templater = (message: string, explain?: MaskedValue[], into?: Fnv1a64) => string;
+/** Turns a message into its template; `explain`, when given, receives what was masked. */
+export type Templater = (message: string, explain?: MaskedValue[]) => string;
 
 export function compileTemplater(options: TemplateOptions): Templater {
   const capacity = options.maxMessageChars + 1;
@@ -258,7 +253,7 @@ export function compileTemplater(options: TemplateOptions): Templater {
   const kinds = new Int8Array(capacity);
   const extraMasks = options.extraMasks;
 
-  return (message, explain, into) => {
+  return (message, explain) => {
     let s = message.length > options.maxMessageChars ? message.slice(0, options.maxMessageChars) : message;
     for (const mask of extraMasks) {
       mask.lastIndex = 0;
@@ -267,7 +262,7 @@ export function compileTemplater(options: TemplateOptions): Templater {
     }
     const count = tokenize(s, starts, ends, types, spaced, kinds);
     applyContextRules(s, count, starts, ends, types, spaced, kinds);
-    return render(s, count, starts, ends, types, spaced, kinds, explain, into);
+    return render(s, count, starts, ends, types, spaced, kinds, explain);
   };
 }
 
@@ -782,10 +777,10 @@ function annotationEnd(s: string, starts: Int32Array, ends: Int32Array, types: U
 
 function render(
   s: string, count: number, starts: Int32Array, ends: Int32Array, types: Uint8Array, spaced: Uint8Array, kinds: Int8Array,
-  explain: MaskedValue[] | undefined, into: Fnv1a64 | undefined,
+  explain: MaskedValue[] | undefined,
 ): string {
   let out = '';
-  // A verbatim run of the message not written yet: whole runs are copied (and hashed) as one slice.
+  // A verbatim run of the message not written yet: whole runs are copied as one slice.
   let runStart = -1;
   let runEnd = -1;
   let lastWasVariable = false;
@@ -811,14 +806,8 @@ function render(
         runEnd = end;
         continue;
       }
-      if (runStart >= 0) {
-        out += s.slice(runStart, runEnd);
-        into?.update(s, runStart, runEnd);
-      }
-      if (space) {
-        out += ' ';
-        into?.update(' ');
-      }
+      if (runStart >= 0) out += s.slice(runStart, runEnd);
+      if (space) out += ' ';
       runStart = start;
       runEnd = end;
       continue;
@@ -846,21 +835,13 @@ function render(
     }
     if (runStart >= 0) {
       out += s.slice(runStart, runEnd);
-      into?.update(s, runStart, runEnd);
       runStart = -1;
     }
-    if (space) {
-      out += ' ';
-      into?.update(' ');
-    }
+    if (space) out += ' ';
     out += piece;
-    into?.update(piece);
     emitted = true;
   }
-  if (runStart >= 0) {
-    out += s.slice(runStart, runEnd);
-    into?.update(s, runStart, runEnd);
-  }
+  if (runStart >= 0) out += s.slice(runStart, runEnd);
   return out;
 }
 
