@@ -16,6 +16,7 @@ import { planBalance } from './balancer.js';
 import type { ShardReaderFactory, ShardRecordProcessorFactory } from './record-processor.js';
 import { ShardConsumer, type ShardConsumerState } from './shard-consumer.js';
 import type { ShardSyncer } from './shard-sync.js';
+import { sleep } from '../sleep.js';
 
 export interface LeaseCoordinatorDeps {
   readonly store: LeaseStore;
@@ -61,18 +62,6 @@ interface Running {
   handoffTo: string | undefined;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 export class LeaseCoordinator {
   readonly events: LeaseEventBus;

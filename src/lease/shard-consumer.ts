@@ -15,6 +15,7 @@ import { errorText, type LeaseEventBus } from './events.js';
 import { LeaseLostError, type HeldLease } from './held-lease.js';
 import { SHARD_END } from './lease.js';
 import type { ChildShard, RecordCheckpointer, ShardReader, ShardReaderFactory, ShardRecordProcessor } from './record-processor.js';
+import { sleep } from '../sleep.js';
 
 export type ShardConsumerState =
   | 'waiting_on_parents'
@@ -40,18 +41,6 @@ export interface ShardConsumerDeps {
 const RESTART_BASE_MS = 500;
 const RESTART_MAX_MS = 30_000;
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 export class ShardConsumer {
   private currentState: ShardConsumerState = 'waiting_on_parents';

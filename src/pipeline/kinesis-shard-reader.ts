@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { isSentinel, type Checkpoint } from '../lease/lease.js';
 import type { ShardReader, ShardReadResult, StreamRecord } from '../lease/record-processor.js';
+import { sleep } from '../sleep.js';
 
 export interface KinesisShardReaderOptions {
   readonly streamName: string;
@@ -52,18 +53,6 @@ export function isRetriableKinesisError(error: unknown): boolean {
   return RETRIABLE.has(error.name) || (typeof code === 'string' && RETRIABLE.has(code)) || (status !== undefined && status >= 500);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 const EMPTY: ShardReadResult = { records: [], millisBehindLatest: undefined };
 

@@ -19,6 +19,7 @@ import type { ArchiveChunk } from './sinks/archive/sink.js';
 import type { DeadLetter } from './sinks/dlq/dead-letter.js';
 import type { Sink } from './sinks/sink.js';
 import type { WorkerPool } from './worker-pool.js';
+import { sleep } from '../sleep.js';
 
 /** Not required for the checkpoint: alerting has its own durability (issue "Alerting"). */
 export interface IncidentSink {
@@ -41,18 +42,6 @@ export interface PipelineOptions {
   readonly sinkRetryMaxMs?: number;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 

@@ -4,6 +4,7 @@
  * the run down (the loop awaits it) instead of queueing events in memory.
  */
 import type { LogSimulator, SimulatedEvent } from './generator.js';
+import { sleep } from '../sleep.js';
 
 export interface SimulationRunOptions {
   /** Target events per second. */
@@ -27,16 +28,6 @@ export interface SimulationStats {
 
 export type EventSink = (events: readonly SimulatedEvent[]) => Promise<void>;
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
-  if (signal?.aborted) return resolve();
-  const timer = setTimeout(done, ms);
-  function done(): void {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', done);
-    resolve();
-  }
-  signal?.addEventListener('abort', done, { once: true });
-});
 
 export async function runSimulation(simulator: LogSimulator, sink: EventSink, options: SimulationRunOptions): Promise<SimulationStats> {
   const tickMs = options.tickMs ?? 100;
