@@ -2,8 +2,7 @@
  * The record pipeline's CPU work and how it scales over worker threads, all on
  * the same records in the same run: the simulator's default mix (mostly INFO,
  * some WARN, 5% error scenarios with ~20-line stack traces, 1% invalid records
- * of every kind), in batches of 1000 as a shard reader hands them over, 4
- * batches per op so that two threads always have work queued.
+ * of every kind), in batches of 1000 as a shard reader hands them over.
  *
  * - Baseline: JSON.parse alone of the same records' text (the floor).
  * - The worker function's first steps, re-enacted here to show where the time
@@ -18,8 +17,11 @@
  * - The same with structured clone instead (bench/clone-worker.ts): the
  *   StreamRecord objects cloned in, the result cloned back.
  *
- * Quick mode (the test suite's smoke run) uses batches of 250, 2 per op.
- * The main-thread cases process pre-packed tasks; the pool cases pack every
+ * A main-thread op processes 4 batches; a pool op pushes all 16 batches
+ * through the pool with RecordPipeline's default in-flight limit (threads x 2
+ * + 2), the next batch starting as one finishes, so that threads do not wait
+ * on an op boundary. Quick mode (the test suite's smoke run) uses 2 batches
+ * of 250. The main-thread cases process pre-packed tasks; the pool cases pack every
  * batch as the pipeline does, so their numbers include that copy. Every op
  * checks that it processed what the main thread did (a crashed or skipped
  * batch would otherwise look fast).
@@ -56,12 +58,15 @@ const CASE = {
 } as const;
 
 /** One op's records: a few batches, and what processing them must yield. */
-interface Group {
+interface Expected {
+  readonly valid: number;
+  readonly invalid: number;
+}
+
+interface Group extends Expected {
   readonly batches: readonly (readonly StreamRecord[])[];
   readonly tasks: readonly BatchTask[];
   readonly texts: readonly string[];
-  readonly valid: number;
-  readonly invalid: number;
   /** Sub-records that JSON.parse accepts. */
   readonly parsed: number;
 }
@@ -105,15 +110,15 @@ function workerPool(threads: number): Pool {
   };
 }
 
-function check(results: readonly BatchResult[], group: Group, what: string): number {
+function check(results: readonly BatchResult[], expected: Expected, what: string): number {
   let valid = 0;
   let invalid = 0;
   for (const r of results) {
     valid += r.stats.valid;
     invalid += r.stats.invalid;
   }
-  if (valid !== group.valid || invalid !== group.invalid) {
-    throw new Error(`pipeline bench: ${what} gave ${valid} valid and ${invalid} invalid records, expected ${group.valid} and ${group.invalid}`);
+  if (valid !== expected.valid || invalid !== expected.invalid) {
+    throw new Error(`pipeline bench: ${what} gave ${valid} valid and ${invalid} invalid records, expected ${expected.valid} and ${expected.invalid}`);
   }
   return valid;
 }
@@ -202,14 +207,21 @@ export function pipelineSuite(options: RunOptions): BenchSuite {
   const nextGroup = (): Group => groups[next++ % groups.length]!;
   const pools = new Map<string, Pool>();
   // Threads start on a case's first (warm-up) call, not while other cases are measured.
-  const poolCase = (name: string, create: () => Pool): BenchCase => ({
+  const allBatches = groups.flatMap((group) => group.batches);
+  const everything: Expected = { valid: groups.reduce((sum, g) => sum + g.valid, 0), invalid: groups.reduce((sum, g) => sum + g.invalid, 0) };
+  const poolCase = (name: string, threads: number, create: (threads: number) => Pool): BenchCase => ({
     name,
-    unitsPerOp: perOp,
+    unitsPerOp: total,
     fn: async () => {
-      const pool = pools.get(name) ?? create();
+      const pool = pools.get(name) ?? create(threads);
       pools.set(name, pool);
-      const group = nextGroup();
-      return check(await Promise.all(group.batches.map((batch) => pool.run(batch))), group, name);
+      const results: BatchResult[] = [];
+      let nextBatch = 0;
+      const lane = async (): Promise<void> => {
+        while (nextBatch < allBatches.length) results.push(await pool.run(allBatches[nextBatch++]!));
+      };
+      await Promise.all(Array.from({ length: threads * 2 + 2 }, lane));
+      return check(results, everything, name);
     },
   });
   const mainThreadCase = (name: string, process: (task: BatchTask) => BatchResult): BenchCase => ({
@@ -221,65 +233,71 @@ export function pipelineSuite(options: RunOptions): BenchSuite {
     },
   });
 
+  const cases: BenchCase[] = [
+    {
+      name: CASE.parse,
+      baseline: true,
+      unitsPerOp: perOp,
+      fn: () => {
+        let parsed = 0;
+        for (const text of nextGroup().texts) {
+          try {
+            JSON.parse(text);
+            parsed++;
+          } catch {
+            // Malformed and binary records: the worker function pays this throw too.
+          }
+        }
+        return parsed;
+      },
+    },
+    {
+      name: CASE.decodeParse,
+      unitsPerOp: perOp,
+      fn: () => {
+        const group = nextGroup();
+        const parsed = group.tasks.reduce((sum, task) => sum + firstSteps(task, false), 0);
+        if (parsed !== group.parsed) throw new Error(`pipeline bench: ${CASE.decodeParse} parsed ${parsed} records, expected ${group.parsed}`);
+        return parsed;
+      },
+    },
+    {
+      name: CASE.normalise,
+      unitsPerOp: perOp,
+      fn: () => {
+        const group = nextGroup();
+        const valid = group.tasks.reduce((sum, task) => sum + firstSteps(task, true), 0);
+        if (valid !== group.valid) throw new Error(`pipeline bench: ${CASE.normalise} passed ${valid} records, expected ${group.valid}`);
+        return valid;
+      },
+    },
+    mainThreadCase(CASE.noFingerprint, processWithout),
+    mainThreadCase(CASE.single, processWithFingerprints),
+    poolCase(CASE.pool1, 1, workerPool),
+    poolCase(CASE.pool2, 2, workerPool),
+    poolCase(CASE.clone1, 1, clonePool),
+    poolCase(CASE.clone2, 2, clonePool),
+  ];
+
   return {
     name: 'pipeline',
-    description: `${total.toLocaleString('en-US')} simulator records (${mix}; avg ${Math.round(bytes / total)} B), batches of ${recordsPerBatch}, ${batchesPerOp} batches per op`,
+    description: `${total.toLocaleString('en-US')} simulator records (${mix}; avg ${Math.round(bytes / total)} B), batches of ${recordsPerBatch}; main thread ${batchesPerOp} batches per op, pools all ${allBatches.length} per op`,
     unit: 'record',
-    cases: [
-      {
-        name: CASE.parse,
-        baseline: true,
-        unitsPerOp: perOp,
-        fn: () => {
-          let parsed = 0;
-          for (const text of nextGroup().texts) {
-            try {
-              JSON.parse(text);
-              parsed++;
-            } catch {
-              // Malformed and binary records: the worker function pays this throw too.
-            }
-          }
-          return parsed;
-        },
-      },
-      {
-        name: CASE.decodeParse,
-        unitsPerOp: perOp,
-        fn: () => {
-          const group = nextGroup();
-          const parsed = group.tasks.reduce((sum, task) => sum + firstSteps(task, false), 0);
-          if (parsed !== group.parsed) throw new Error(`pipeline bench: ${CASE.decodeParse} parsed ${parsed} records, expected ${group.parsed}`);
-          return parsed;
-        },
-      },
-      {
-        name: CASE.normalise,
-        unitsPerOp: perOp,
-        fn: () => {
-          const group = nextGroup();
-          const valid = group.tasks.reduce((sum, task) => sum + firstSteps(task, true), 0);
-          if (valid !== group.valid) throw new Error(`pipeline bench: ${CASE.normalise} passed ${valid} records, expected ${group.valid}`);
-          return valid;
-        },
-      },
-      mainThreadCase(CASE.noFingerprint, processWithout),
-      mainThreadCase(CASE.single, processWithFingerprints),
-      poolCase(CASE.pool1, () => workerPool(1)),
-      poolCase(CASE.pool2, () => workerPool(2)),
-      poolCase(CASE.clone1, () => clonePool(1)),
-      poolCase(CASE.clone2, () => clonePool(2)),
-    ],
+    cases,
     notes: (result) => {
-      const rate = (name: string): number => (result.cases.find((c: CaseResult) => c.name === name)?.unitsPerSecond ?? Number.NaN);
+      const find = (name: string): CaseResult | undefined => result.cases.find((c) => c.name === name);
+      const rate = (name: string): number => find(name)?.unitsPerSecond ?? Number.NaN;
+      // Records/s of the fastest op: what the threads do when nothing else wants the cores.
+      const best = (name: string): number => (cases.find((c) => c.name === name)?.unitsPerOp ?? Number.NaN) / ((find(name)?.minUs ?? Number.NaN) / 1e6);
       const x = (n: number): string => `${n.toFixed(2)}x`;
       const costOf = (name: string): number => rate(CASE.parse) / rate(name);
       const target = costOf(CASE.normalise);
       const scaling = rate(CASE.pool2) / rate(CASE.single);
+      const bestScaling = best(CASE.pool2) / best(CASE.single);
       return [
         `time per record relative to JSON.parse alone: decode + parse ${x(costOf(CASE.decodeParse))}, + validate + normalise ${x(target)} (target <= 1.5x: ${target <= 1.5 ? 'met' : 'NOT met'}), the worker function with archive lines and no fingerprints ${x(costOf(CASE.noFingerprint))}`,
         `fingerprinting from WARN adds ${Math.round(100 * (rate(CASE.noFingerprint) / rate(CASE.single) - 1))}% to the worker function`,
-        `2-thread pool: ${x(scaling)} the single-thread pipeline (worker function with fingerprints, main thread) (target >= 1.5x: ${scaling >= 1.5 ? 'met' : 'NOT met'}); 1-thread pool: ${x(rate(CASE.pool1) / rate(CASE.single))}; 2 threads vs 1: ${x(rate(CASE.pool2) / rate(CASE.pool1))}`,
+        `2-thread pool vs the single-thread pipeline (worker function with fingerprints, main thread), target >= 1.5x: ${x(scaling)} by medians (${scaling >= 1.5 ? 'met' : 'NOT met'}), ${x(bestScaling)} by fastest ops (${bestScaling >= 1.5 ? 'met' : 'NOT met'}); 1-thread pool ${x(rate(CASE.pool1) / rate(CASE.single))}; 2 threads vs 1: ${x(rate(CASE.pool2) / rate(CASE.pool1))} by medians, ${x(best(CASE.pool2) / best(CASE.pool1))} by fastest ops`,
         `packed + moved vs structured clone: ${x(rate(CASE.pool1) / rate(CASE.clone1))} at 1 thread, ${x(rate(CASE.pool2) / rate(CASE.clone2))} at 2 threads`,
       ];
     },
