@@ -35,7 +35,7 @@ function fakePool(gates: Map<string, Gate> = new Map()): BatchRunner {
         archiveLines: records.length - bad.length,
         invalid: bad.map((i) => ({ recordIndex: i, subSequenceNumber: 0, code: 'malformed_json' as const })),
         incidents: [],
-        stats: { records: records.length, subRecords: records.length, valid: records.length - bad.length, invalid: bad.length, fingerprinted: 0 },
+        stats: { records: records.length, subRecords: records.length, valid: records.length - bad.length, invalid: bad.length, fingerprinted: 0, busyMs: 0 },
       };
     },
   };
