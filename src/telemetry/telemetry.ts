@@ -48,6 +48,7 @@ export class Telemetry {
       m.sinkSkipped.inc({ sink: sink.name }, 0);
     }
     for (const destination of options.alertDestinations ?? ['slack']) {
+      m.alertLatency.zero({ destination });
       for (const kind of ALERT_KINDS) {
         for (const severity of ALERT_SEVERITIES) m.alertsSent.inc({ destination, kind, severity }, 0);
         for (const retriable of ['true', 'false']) m.alertFailures.inc({ destination, kind, retriable }, 0);
