@@ -35,6 +35,7 @@ let consumer: WorkerProcess | undefined;
 let prometheus: ChildProcess | undefined;
 let prometheusLog = '';
 let api = '';
+let target = '';
 const stopTraffic = new AbortController();
 let traffic: Promise<void> | undefined;
 
@@ -64,7 +65,7 @@ describe.skipIf(!havePrometheus)('dashboards and alert rules against a real Prom
       CALI_METRICS_PORT: '0', CALI_METRICS_HOST: '127.0.0.1',
     });
     const listening = await waitFor('the consumer\'s metrics server', () => consumer!.events('metrics.listening')[0] ?? (consumer!.alive ? undefined : Promise.reject(new Error(consumer!.stderr))), 30_000);
-    const target = `127.0.0.1:${String(listening.port)}`;
+    target = `127.0.0.1:${String(listening.port)}`;
 
     const rulesFile = join(dir, 'rules.yml');
     writeFileSync(rulesFile, stringify({ groups: loadRuleManifest().spec.groups }));
@@ -159,5 +160,15 @@ describe.skipIf(!havePrometheus)('dashboards and alert rules against a real Prom
     ];
     for (const metric of catalogue) expect(await resultCount(metric), metric).toBeGreaterThan(0);
     expect(await resultCount('cali_leases_held == 2')).toBe(1);
+  });
+
+  it('SIGTERM: the consumer stops gracefully, its metrics server with it', async () => {
+    const url = `http://${target}`;
+    expect(await fetch(`${url}/healthz`).then((r) => r.status)).toBe(200);
+    stopTraffic.abort();
+    await traffic;
+    expect(await consumer!.stop('SIGTERM')).toBe(0);
+    expect(consumer!.events('consumer.stopped')).toHaveLength(1);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   });
 });
