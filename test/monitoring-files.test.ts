@@ -6,9 +6,11 @@
  * sidecar's label. The queries themselves are proven in prometheus-proof.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { loadDashboards, MONITORING_DIR } from './support/dashboards.js';
+import { CaliMetrics } from '../src/telemetry/metrics.js';
+import { alertRules, loadDashboards, MONITORING_DIR, promQueries } from './support/dashboards.js';
 
 const dashboards = loadDashboards();
 
@@ -72,5 +74,30 @@ describe('kustomization', () => {
     expect(configMap.metadata.name).toBe('cali-grafana-dashboards');
     expect(configMap.metadata.labels?.grafana_dashboard).toBe('1');
     expect(Object.keys(configMap.data ?? {}).sort()).toEqual(dashboards.map((d) => d.file).sort());
+  });
+});
+
+describe('the metric catalogue', () => {
+  const registered = new CaliMetrics().registry.getMetricsAsArray().map((m) => (m as unknown as { name: string }).name);
+
+  it('docs/metrics.md documents every cali_ metric with its type and labels', () => {
+    const doc = readFileSync('docs/metrics.md', 'utf8');
+    for (const name of registered.filter((n) => n.startsWith('cali_'))) expect(doc, name).toMatch(new RegExp(`^\\| \`${name}\` \\| (counter|gauge|histogram) \\|`, 'm'));
+  });
+
+  it('dashboards and rules read only metrics the registry exports', () => {
+    const exported = new Set(registered.flatMap((n) => [n, `${n}_bucket`, `${n}_sum`, `${n}_count`]));
+    const used = [...promQueries(dashboards).map((q) => q.expr), ...alertRules().map((r) => r.expr)].flatMap((e) => e.match(/\b(cali|process|nodejs)_[a-z0-9_]+/g) ?? []);
+    for (const name of new Set(used)) expect(exported.has(name), name).toBe(true);
+  });
+
+  it('follows the naming rules: cali_ prefix, counters end in _total, units in the names, no high-cardinality labels', () => {
+    for (const metric of new CaliMetrics().registry.getMetricsAsArray() as unknown as { name: string; labelNames: string[]; constructor: { name: string } }[]) {
+      if (!metric.name.startsWith('cali_')) continue;
+      if (metric.constructor.name === 'Counter') expect(metric.name, metric.name).toMatch(/_total$/);
+      else expect(metric.name, metric.name).not.toMatch(/_total$/);
+      if (metric.constructor.name === 'Histogram') expect(metric.name, metric.name).toMatch(/_seconds$/);
+      for (const label of metric.labelNames) expect(['fingerprint', 'message', 'sequence_number', 'record_id', 'url'], metric.name).not.toContain(label);
+    }
   });
 });

@@ -83,7 +83,7 @@ export class CaliMetrics {
   readonly alertQueueDepth = this.pulledGauge('cali_alert_queue_depth', 'Alert messages waiting for delivery', [], (g) => g.set(this.pulled.alerting?.()?.queueDepth ?? 0));
 
   // Search index (OpenSearch)
-  readonly searchDocuments = this.counter('cali_opensearch_documents_total', 'Documents sent in bulk requests, by final outcome', ['outcome']);
+  readonly searchDocuments = this.counter('cali_opensearch_documents_total', 'Bulk items by the outcome of their request: indexed, retried (429/5xx item, sent again) or rejected (to the DLQ)', ['outcome']);
   readonly searchBulkRequests = this.counter('cali_opensearch_bulk_requests_total', 'Bulk requests, by outcome', ['outcome']);
   readonly searchBulkBytes = this.counter('cali_opensearch_bulk_bytes_total', 'Bytes of bulk request bodies sent');
   readonly searchBulkDuration = this.histogram('cali_opensearch_bulk_duration_seconds', 'Duration of one bulk request', [], [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
@@ -97,7 +97,7 @@ export class CaliMetrics {
   readonly ragTokens = this.counter('cali_rag_tokens_total', 'LLM tokens used, by type (prompt or completion)', ['type']);
   readonly ragSpend = this.counter('cali_rag_spend_usd_total', 'Estimated LLM spend in US dollars');
 
-  readonly info = this.gauge('cali_build_info', 'Always 1; labels name the worker', ['worker_id']);
+  readonly info = this.gauge('cali_worker_info', 'Always 1; the label names the worker (CALI_WORKER_ID), to join with instance', ['worker_id']);
 
   constructor() {
     // The Node process metrics keep their standard names (process_*, nodejs_*) so stock dashboards work.
