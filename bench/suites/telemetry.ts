@@ -37,7 +37,7 @@ export function telemetrySuite(): BenchSuite {
     unit: 'record',
     cases: [
       {
-        name: 'JSON.parse of each archive line (baseline)',
+        name: 'JSON.parse of each archive line',
         baseline: true,
         unitsPerOp: RECORDS,
         fn: () => {

@@ -10,7 +10,6 @@
  * adding one. (A rollover alias would send a replay to whichever index is
  * current and duplicate it; daily indices keep ids unique per index.)
  */
-import { createHash } from 'node:crypto';
 import type { OpenSearchSinkConfig } from './config.js';
 
 export interface BulkItem {
@@ -18,6 +17,7 @@ export interface BulkItem {
   readonly id: string;
   /** The action line and the document line, each ending in "\n". */
   readonly body: string;
+  /** Size for batching: UTF-16 length (equal to the UTF-8 size for ASCII logs; the exact size is counted per request). */
   readonly bytes: number;
   /** The document as indexed, for the DLQ if the cluster refuses it. */
   readonly source: string;
@@ -36,14 +36,23 @@ interface CaliTail {
 
 const TAIL_KEY = ',"_cali":';
 
-/** 20 bytes of SHA-1 over the position, base64url: short, URL-safe, the same on every replica and replay. */
+/**
+ * The position itself, readable (an operator can go from a document to the
+ * Kinesis record and back) and the same on every replica and replay. Shard
+ * ids and sequence numbers are [A-Za-z0-9-]: URL-safe as they are. Cheaper
+ * than a hash, which cost more than the rest of building an item.
+ */
 export function documentId(shardId: string, sequenceNumber: string, subSequenceNumber: number): string {
-  return createHash('sha1').update(`${shardId}/${sequenceNumber}/${subSequenceNumber}`).digest('base64url');
+  return `${shardId}-${sequenceNumber}-${subSequenceNumber}`;
+}
+
+/** `<prefix>-YYYY.MM.DD` from an ISO-8601 UTC time. */
+function dailyIndexOf(prefix: string, iso: string): string {
+  return `${prefix}-${iso.slice(0, 4)}.${iso.slice(5, 7)}.${iso.slice(8, 10)}`;
 }
 
 export function dailyIndex(prefix: string, timestampMs: number): string {
-  const iso = new Date(timestampMs).toISOString();
-  return `${prefix}-${iso.slice(0, 4)}.${iso.slice(5, 7)}.${iso.slice(8, 10)}`;
+  return dailyIndexOf(prefix, new Date(timestampMs).toISOString());
 }
 
 /** One archive line (without its "\n") -> a bulk item; undefined when the line has no readable `_cali` (a bug upstream). */
@@ -59,12 +68,13 @@ export function bulkItemOf(line: string, prefix: string, fallbackNowMs: number):
   if (typeof tail.shardId !== 'string' || typeof tail.sequenceNumber !== 'string' || typeof tail.subSequenceNumber !== 'number') return undefined;
   const timestampMs = typeof tail.timestampMs === 'number' && Number.isFinite(tail.timestampMs) ? tail.timestampMs
     : typeof tail.arrivalMs === 'number' && Number.isFinite(tail.arrivalMs) ? tail.arrivalMs : fallbackNowMs;
-  const index = dailyIndex(prefix, timestampMs);
+  const iso = new Date(timestampMs).toISOString();
+  const index = dailyIndexOf(prefix, iso);
   const id = documentId(tail.shardId, tail.sequenceNumber, tail.subSequenceNumber);
-  const source = `{"@timestamp":"${new Date(timestampMs).toISOString()}",${line.slice(1)}`;
+  const source = `{"@timestamp":"${iso}",${line.slice(1)}`;
   const body = `{"index":{"_index":"${index}","_id":"${id}"}}\n${source}\n`;
   return {
-    index, id, body, bytes: Buffer.byteLength(body), source,
+    index, id, body, bytes: body.length, source,
     shardId: tail.shardId, sequenceNumber: tail.sequenceNumber, subSequenceNumber: tail.subSequenceNumber,
   };
 }
