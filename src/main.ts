@@ -114,7 +114,8 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
     processorFactory: (shardId) => pipeline.processorFor(shardId),
     readerFactory: ({ shardId, from, atTimestampMs }) => new KinesisShardReader(kinesis, { streamName }, shardId, from, atTimestampMs),
   });
-  const telemetry = new Telemetry({ workerId, coordinator, pool, pipeline, sinks: search === undefined ? [archive, dlq] : [archive, dlq, search] })
+  const searchStatus = search === undefined ? [] : [{ name: search.name, required: config.opensearch?.gatesCheckpoint ?? false, health: () => search.health() }];
+  const telemetry = new Telemetry({ workerId, coordinator, pool, pipeline, sinks: [archive, dlq, ...searchStatus] })
     .watchLeases(leaseEvents)
     .watchPipeline(pipelineEvents);
   if (search !== undefined) telemetry.watchSearch(search.events);

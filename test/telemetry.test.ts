@@ -182,6 +182,16 @@ describe('readiness', () => {
     sources.archive = { healthy: false, detail: '5 consecutive failed writes to s3://archive/', lastSuccessMs: 1, consecutiveFailures: 5 };
     expect(telemetry.status.readiness()).toEqual({ ready: false, reasons: ['sink archive unhealthy: 5 consecutive failed writes to s3://archive/'] });
   });
+
+  it('a sink that does not gate the checkpoint shows its health but cannot make the worker unready', () => {
+    const down: SinkHealth = { healthy: false, detail: '3 consecutive failed bulk requests to http://search:9200; last: ConnectionError', lastSuccessMs: undefined, consecutiveFailures: 3 };
+    const status = { workerId: 'w', held: [held('s1')], owners: { s1: 'w' }, lastScanAgeMs: 1 };
+    const optional = new Telemetry({ workerId: 'w', coordinator: { status: () => status }, sinks: [{ name: 'opensearch', required: false, health: () => down }] });
+    expect(optional.status.readiness().ready).toBe(true);
+    expect(optional.status.report().sinks).toEqual([{ name: 'opensearch', required: false, ...down }]);
+    const gating = new Telemetry({ workerId: 'w', coordinator: { status: () => status }, sinks: [{ name: 'opensearch', required: true, health: () => down }] });
+    expect(gating.status.readiness().ready).toBe(false);
+  });
 });
 
 describe('the telemetry server', () => {

@@ -15,7 +15,8 @@ export interface StatusSources {
   readonly coordinator?: { status(): CoordinatorStatus } | undefined;
   readonly pool?: { readonly utilization: number; readonly queueSize: number; readonly threads: number } | undefined;
   readonly pipeline?: { readonly inFlight: { batches: number; waiting: number } } | undefined;
-  readonly sinks?: readonly { readonly name: string; health(): SinkHealth }[] | undefined;
+  /** `required: false`: shown and measured, but a sink the checkpoint does not wait for cannot make the worker unready. */
+  readonly sinks?: readonly { readonly name: string; readonly required?: boolean; health(): SinkHealth }[] | undefined;
   /** Set once alerting runs; absent, /status shows no windows. */
   alerting?: AlertingStatus | undefined;
 }
@@ -41,7 +42,7 @@ export interface StatusReport {
   readonly leaseTable: { readonly shards: number; readonly owned: number; readonly lastScanAgeMs: number | undefined };
   readonly pool: { readonly threads: number; readonly utilization: number; readonly queueSize: number } | undefined;
   readonly pipeline: { readonly inFlightBatches: number; readonly waitingShards: number } | undefined;
-  readonly sinks: readonly ({ readonly name: string } & SinkHealth)[];
+  readonly sinks: readonly ({ readonly name: string; readonly required: boolean } & SinkHealth)[];
   readonly alerting: { readonly openWindows: number; readonly queueDepth: number; readonly topWindows: readonly OpenWindowSummary[] } | undefined;
   readonly lastErrors: readonly StatusError[];
 }
@@ -74,7 +75,7 @@ export class StatusTracker {
   /**
    * Ready when the worker holds leases, or every lease of the table is owned
    * by a live worker (nothing for it to take: a spare replica is healthy),
-   * and no sink needs an operator.
+   * and no sink the checkpoint waits for needs an operator.
    */
   readiness(): Readiness {
     const reasons: string[] = [];
@@ -88,6 +89,7 @@ export class StatusTracker {
       }
     }
     for (const sink of this.sources.sinks ?? []) {
+      if (sink.required === false) continue;
       const health = sink.health();
       if (!health.healthy) reasons.push(`sink ${sink.name} unhealthy${health.detail === undefined ? '' : `: ${health.detail}`}`);
     }
@@ -115,7 +117,7 @@ export class StatusTracker {
       leaseTable: { shards: owners.length, owned: owners.filter((o) => o !== null).length, lastScanAgeMs: coordinator?.lastScanAgeMs },
       pool: pool === undefined ? undefined : { threads: pool.threads, utilization: pool.utilization, queueSize: pool.queueSize },
       pipeline: pipeline === undefined ? undefined : { inFlightBatches: pipeline.inFlight.batches, waitingShards: pipeline.inFlight.waiting },
-      sinks: (this.sources.sinks ?? []).map((sink) => ({ name: sink.name, ...sink.health() })),
+      sinks: (this.sources.sinks ?? []).map((sink) => ({ name: sink.name, required: sink.required !== false, ...sink.health() })),
       alerting: alerting === undefined ? undefined : { openWindows: alerting.openWindows(), queueDepth: alerting.queueDepth(), topWindows: alerting.topWindows(TOP_WINDOWS) },
       lastErrors: [...this.errors].reverse(),
     };
