@@ -18,6 +18,8 @@ export interface PipelineEvents {
   /** A sink that does not gate the checkpoint failed (or refused, being full); its lines of the batch were skipped. */
   'sink.skipped': [{ shardId: string; sink: string; error: string; lines: number }];
   'worker.crashed': [{ records: number; error: string }];
+  /** piscina had stopped replacing dead threads; a new pool took over (see WorkerPool). */
+  'worker.pool_replaced': [{ threads: number }];
   'incidents.detected': [{ shardId: string; candidates: readonly IncidentCandidate[] }];
   /** In-flight work of a shard was dropped because its lease was lost (nothing checkpointed). */
   'shard.cancelled': [{ shardId: string; inFlightBatches: number }];

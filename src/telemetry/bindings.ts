@@ -41,6 +41,10 @@ export function bindPipelineEvents(bus: PipelineEventBus, metrics: CaliMetrics, 
     metrics.workerCrashes.inc();
     status.error('worker.crashed', `${e.records} records: ${e.error}`);
   });
+  bus.on('worker.pool_replaced', (e) => {
+    metrics.poolReplacements.inc();
+    status.error('worker.pool_replaced', `a new pool of ${e.threads} threads took over`);
+  });
   bus.on('shard.cancelled', (e) => {
     metrics.shardCancellations.inc();
     status.forgetShard(e.shardId);
@@ -79,6 +83,10 @@ export function bindLeaseEvents(bus: LeaseEventBus, metrics: CaliMetrics, status
   bus.on('shard_sync.failed', (e) => {
     metrics.shardSyncs.inc({ outcome: 'failed' });
     status.error('shard_sync.failed', e.error);
+  });
+  bus.on('parents_check.failed', (e) => {
+    metrics.parentsCheckFailures.inc();
+    status.error('parents_check.failed', `${e.leaseKey}: ${e.error}`);
   });
   bus.on('take_cycle.failed', (e) => {
     metrics.takeCycleFailures.inc();

@@ -44,6 +44,7 @@ export class CaliMetrics {
     for (const sink of this.pulled.sinks?.() ?? []) g.set({ sink: sink.name }, sink.healthy ? 1 : 0);
   });
   readonly workerCrashes = this.counter('cali_worker_crashes_total', 'Worker-thread crashes (the batch is retried, then bisected)');
+  readonly poolReplacements = this.counter('cali_worker_pool_replacements_total', 'Times the worker pool was rebuilt because piscina stopped replacing dead threads');
   readonly shardCancellations = this.counter('cali_shard_cancellations_total', 'Times in-flight batches of a shard were dropped because its lease was lost');
   readonly pipelineInFlight = this.pulledGauge('cali_pipeline_inflight_batches', 'Batches between the workers and the checkpoint', [], (g) => g.set(this.pulled.pipeline?.().batches ?? 0));
   readonly pipelineWaiting = this.pulledGauge('cali_pipeline_waiting_shards', 'Shards waiting for room in the pipeline (backpressure)', [], (g) => g.set(this.pulled.pipeline?.().waiting ?? 0));
@@ -68,6 +69,7 @@ export class CaliMetrics {
   readonly checkpoints = this.counter('cali_checkpoints_total', 'Checkpoints written');
   readonly shardsEnded = this.counter('cali_shards_ended_total', 'Shards read to their end (resharding)');
   readonly shardSyncs = this.counter('cali_shard_syncs_total', 'Shard syncs with the stream, by outcome', ['outcome']);
+  readonly parentsCheckFailures = this.counter('cali_lease_parents_check_failures_total', 'Failed reads of a child shard\'s parent leases (the child waits and looks again)');
   readonly takeCycleFailures = this.counter('cali_take_cycle_failures_total', 'Lease scan/take cycles that failed (table unreachable)');
   readonly processorFailures = this.counter('cali_processor_failures_total', 'Record-processor callbacks that threw (the shard restarts from its checkpoint)');
 
