@@ -4,13 +4,17 @@
  * pipeline; the pipeline implements the lease layer's contract).
  */
 import type { Logger } from 'pino';
-import { createKinesisClient, createS3Client } from './aws.js';
+import { createDynamoDbClient, createKinesisClient, createS3Client } from './aws.js';
 import type { DlqReplayConfig } from './config/dlq-replay-config.js';
 import type { RunConfig } from './config/run-config.js';
 import { LeaseCoordinator } from './lease/coordinator.js';
 import { DynamoDbLeaseStore } from './lease/dynamodb-lease-store.js';
 import { LeaseEventBus, type LeaseEvents } from './lease/events.js';
 import { ShardSyncer } from './lease/shard-sync.js';
+import { createAlerting } from './pipeline/alerting/create.js';
+import type { AlertingEngine } from './pipeline/alerting/engine.js';
+import { AlertEventBus } from './pipeline/alerting/events.js';
+import type { IncidentAnalyzer } from './pipeline/rag/analysis.js';
 import { replayDeadLetters, type DlqReplayOptions, type ReplaySummary } from './pipeline/dlq-replay.js';
 import { PipelineEventBus } from './pipeline/events.js';
 import { KinesisShardReader } from './pipeline/kinesis-shard-reader.js';
@@ -30,13 +34,31 @@ export const REPLAY_WORKER_ID = 'dlq_replay';
 export interface RunningConsumer {
   readonly coordinator: LeaseCoordinator;
   readonly pipeline: RecordPipeline;
+  /** Undefined when ConsumerOptions.incidents replaced it. */
+  readonly alerting: AlertingEngine | undefined;
   /** Graceful: finish batches, checkpoint, release leases, flush sinks, close clients. */
   stop(): Promise<void>;
 }
 
 export interface ConsumerOptions {
-  /** Where incident candidates go until alerting exists; default: one log line per fingerprint per batch. */
+  /** Replaces the alerting engine (tests). */
   readonly incidents?: IncidentSink;
+  /** RAG analysis of new incidents, awaited up to the rules file's analysis budget. */
+  readonly analyzer?: IncidentAnalyzer;
+  /** Alerting's events, for metrics; one is made when unset. */
+  readonly alertEvents?: AlertEventBus;
+}
+
+/** Alert outcomes become log lines; suppressions are per batch and fingerprint, so only at debug. */
+function logAlertEvents(events: AlertEventBus, logger: Logger): void {
+  events.on('alert.sent', (payload) => logger.info(payload, 'alert.sent'));
+  events.on('alert.failed', (payload) => logger.warn(payload, 'alert.failed'));
+  events.on('alert.dropped', (payload) => logger.warn(payload, 'alert.dropped'));
+  events.on('window.opened', (payload) => logger.info(payload, 'window.opened'));
+  events.on('window.closed', (payload) => logger.info(payload, 'window.closed'));
+  events.on('alert.suppressed', (payload) => {
+    if (logger.isLevelEnabled('debug')) logger.debug(payload, 'alert.suppressed');
+  });
 }
 
 /** Every lease and pipeline event becomes one structured log line: the event name is the message. */
@@ -84,11 +106,25 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
   });
   const archive = ArchiveSink.create(config.archive, { workerId, s3Client: s3 });
   const dlq = DlqSink.create(config.dlq, { workerId, s3Client: s3 });
-  const incidents: IncidentSink = options.incidents ?? {
-    publish: (shardId, candidates) => {
-      for (const c of candidates) logger.info({ shardId, fingerprint: c.fingerprint, service: c.service, level: c.levelClass, count: c.count, template: c.template }, 'incident.candidate');
-    },
-  };
+  let alerting: AlertingEngine | undefined;
+  const dynamoDb = createDynamoDbClient({ region, ...(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {}) });
+  if (options.incidents === undefined) {
+    const alertEvents = options.alertEvents ?? new AlertEventBus();
+    logAlertEvents(alertEvents, logger);
+    try {
+      alerting = await createAlerting(config.alerting, {
+        dynamoDb, owner: workerId, events: alertEvents, analyzer: options.analyzer,
+        print: (text, message) => logger.info({ kind: message.kind, fingerprint: message.fingerprint, text }, 'alert.local'),
+        onError: (error, context) => logger.warn({ context, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }, 'alerting.error'),
+      });
+    } catch (error) {
+      await Promise.allSettled([archive.close(), dlq.close()]);
+      await pool.destroy();
+      dynamoDb.destroy();
+      throw error;
+    }
+  }
+  const incidents: IncidentSink = options.incidents ?? alerting!;
   const pipeline = new RecordPipeline(pool, { archive, dlq, incidents }, {}, pipelineEvents);
   const coordinator = new LeaseCoordinator({
     store,
@@ -99,6 +135,9 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
     readerFactory: ({ shardId, from, atTimestampMs }) => new KinesisShardReader(kinesis, { streamName }, shardId, from, atTimestampMs),
   });
   const closeAll = async (): Promise<void> => {
+    // After the pipeline stopped: what it published is decided and sent within the bound, the rest stays claimed in the table.
+    await alerting?.stop(config.alerting.shutdownTimeoutMs);
+    dynamoDb.destroy();
     await Promise.allSettled([archive.close(), dlq.close()]);
     await pool.destroy();
     store.close();
@@ -115,6 +154,7 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
   return {
     coordinator,
     pipeline,
+    alerting,
     async stop() {
       await coordinator.stop();
       await closeAll();

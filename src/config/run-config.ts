@@ -7,6 +7,7 @@ import { CaliError } from '../errors.js';
 import { compileArchiveSinkConfig, type ArchiveSinkConfig } from '../pipeline/sinks/archive/config.js';
 import { compileDlqSinkConfig, type DlqSinkConfig } from '../pipeline/sinks/dlq/config.js';
 import { compileLeaseConfig, DEFAULT_FAILOVER_MS, type InitialPosition, type LeaseConfig } from '../lease/config.js';
+import { loadAlertingEnv, type AlertingEnvConfig } from './alerting-config.js';
 import { loadKinesisStreamEnv, optionalUrl, requiredString, type Env, type KinesisStreamEnv } from './env.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -23,6 +24,7 @@ export interface RunConfig {
   readonly dlq: DlqSinkConfig;
   /** Worker threads for validation and fingerprinting. */
   readonly workerThreads: number;
+  readonly alerting: AlertingEnvConfig;
 }
 
 function configError(variable: string, message: string): CaliError {
@@ -87,5 +89,6 @@ export function loadRunConfig(env: Env): RunConfig {
     s3Endpoint: optionalUrl(env, 'AWS_ENDPOINT_URL_S3'),
     archive: compileArchiveSinkConfig({ uri: archiveUri }),
     dlq: compileDlqSinkConfig({ uri: dlqUri }),
+    alerting: loadAlertingEnv(env, appName),
   };
 }

@@ -17,6 +17,7 @@ import { addSimulatorOptions, simulatorOptionsFrom, toProducerEntries, type Simu
 import { StatusLine } from '../status-line.js';
 
 interface LocalFlags extends SimulatorFlags {
+  alertsFile: string;
   shards: number;
   consumers: number;
   duration?: number;
@@ -28,7 +29,7 @@ class ConsumerView {
   processed = 0;
   valid = 0;
   invalid = 0;
-  incidents = 0;
+  alerts = 0;
   readonly owners = new Map<string, string>();
   readonly latenciesMs: number[] = [];
   readonly lastSequence = new Map<string, string>();
@@ -56,9 +57,9 @@ class ConsumerView {
       case 'lease.lost':
         if (event.leaseKey && this.owners.get(event.leaseKey) === event.workerId) this.owners.delete(event.leaseKey);
         break;
-      case 'incident.candidate':
-        this.incidents++;
-        print(`incident ${String(event.fingerprint)} x${String(event.count)} [${String(event.service)}] ${String(event.template).slice(0, 120)}`);
+      case 'alert.local':
+        if (event.kind === 'alert') this.alerts++;
+        print(String(event.text));
         break;
       default:
         if (typeof event.level === 'number' && event.level >= 40) print(`${event.workerId ?? 'consumer'}: ${event.msg ?? line}`);
@@ -85,11 +86,13 @@ export function registerLocal(program: Command): void {
     .addOption(new Option('--shards <n>', 'shards in the stream').argParser(intOption(1, 200)).default(4))
     .addOption(new Option('--consumers <k>', 'consumer processes (`cali run`); watch them share the shards').argParser(intOption(1, 16)).default(1))
     .addOption(new Option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)').argParser(numberOption(1)))
+    .option('--alerts-file <file>', 'where the consumers append the alerts they render (no Slack in local mode)', '.cali/alerts.txt')
     .option('--summary <file>', 'write a JSON summary on exit: produced, processed, invalid, DLQ, duplicates and lost (reconciled from the archive and DLQ), throughput, latency')
     .addHelpText('after', `
 What you see: a status line with the records produced (errors, invalid ones,
 the storming scenario), the records the consumers processed, who holds which
-shards, and the end-to-end latency; incident candidates as they are found.
+shards, and the end-to-end latency; alerts and digests as the consumers send
+them (rendered as text, and appended to --alerts-file).
 Ctrl-C stops the simulator, lets the consumers drain and checkpoint, stops them
 and the stack.`);
   addSimulatorOptions(command, 200).action((flags: LocalFlags) => runLocal(flags));
@@ -130,7 +133,8 @@ async function runLocal(flags: LocalFlags): Promise<void> {
   void stack.crashed.then((error) => { crash = error; abort.abort(); });
   try {
     process.stderr.write(`local: stack ready in ${((performance.now() - started) / 1000).toFixed(1)} s: Kinesis ${stack.endpoints.kinesis}, DynamoDB ${stack.endpoints.dynamodb}, S3 ${stack.endpoints.s3}\n`);
-    for (let i = 0; i < flags.consumers; i++) consumers.push(startConsumerProcess(i, { ...stack.env }, view, print));
+    process.stderr.write(`local: alerts are printed here and appended to ${flags.alertsFile}\n`);
+    for (let i = 0; i < flags.consumers; i++) consumers.push(startConsumerProcess(i, { ...stack.env, CALI_ALERTS_FILE: flags.alertsFile }, view, print));
     // Produce once every shard has a consumer, so the latency measured is the steady state's.
     await waitUntil(() => view.owners.size >= flags.shards, abort.signal, 30_000);
     const producer = new KinesisProducer(client, { streamName: stack.env.CALI_STREAM_NAME });
@@ -141,6 +145,7 @@ async function runLocal(flags: LocalFlags): Promise<void> {
       return `local: produced ${stats.produced} (${stats.errors} errors, ${stats.invalid} invalid)`
         + ` | processed ${view.processed} (${Math.round(view.processed / seconds)}/s, ${view.invalid} to DLQ)`
         + ` | leases ${view.leaseText()}`
+        + ` | alerts ${view.alerts}`
         + (p99 === undefined ? '' : ` | latency p99 ${Math.round(p99)} ms`)
         + (stats.storm ? ` | storm: ${stats.storm}` : '');
     };
@@ -188,7 +193,7 @@ async function runLocal(flags: LocalFlags): Promise<void> {
         dlq: reconciliation.deadLettered,
         duplicates: reconciliation.duplicates,
         lost: reconciliation.lost,
-        incidentCandidates: view.incidents,
+        alerts: view.alerts,
         throughputPerSecond: view.processed / elapsedSeconds,
         latencyMs: { p50: view.percentile(50), p99: view.percentile(99) },
       };
