@@ -7,7 +7,7 @@
  *                               conditional update of the head (no window or
  *                               the last one ended): exactly one replica wins.
  *   win#<fingerprint>#<id>      one window: count N (ADD from every replica),
- *                               pods SS, first/lastSeenMs, snapshot S (the
+ *                               pods SS, first/lastSeenMs, alertJson S (the
  *                               alert's redacted content, so anyone can send
  *                               it), state claimed|sent, owner, claimedAtMs,
  *                               alertedCount, messageRef, closeState
@@ -117,7 +117,7 @@ function recordOf(item: Item): WindowRecord | undefined {
     pods: item.pods?.SS ?? [],
     firstSeenMs: num(item, 'firstSeenMs') ?? Number.NaN,
     lastSeenMs: num(item, 'lastSeenMs') ?? Number.NaN,
-    snapshot: parseJson<AlertSnapshot>(str(item, 'snapshot')),
+    snapshot: parseJson<AlertSnapshot>(str(item, 'alertJson')),
     state: state === 'claimed' || state === 'sent' ? state : undefined,
     owner: str(item, 'owner'),
     claimedAtMs: num(item, 'claimedAtMs'),
@@ -200,7 +200,7 @@ export class AlertStore {
     const names: Record<string, string> = { '#count': 'count' };
     if (snapshot !== undefined) {
       values[':snap'] = S(JSON.stringify(snapshot));
-      set.push(claim === undefined ? 'snapshot = if_not_exists(snapshot, :snap)' : 'snapshot = :snap');
+      set.push(claim === undefined ? 'alertJson = if_not_exists(alertJson, :snap)' : 'alertJson = :snap');
     }
     if (claim !== undefined) {
       names['#state'] = 'state';
@@ -258,7 +258,7 @@ export class AlertStore {
     try {
       const item = await this.update(
         windowKey(ref.fingerprint, ref.windowId),
-        'SET closeState = :closing, closer = :owner, closingAtMs = :now',
+        'SET closeState = :closing, closedBy = :owner, closingAtMs = :now',
         { ':closing': S('closing'), ':owner': S(owner), ':now': N(nowMs), ':sent': S('sent'), ':before': N(closeBeforeMs), ':stale': N(staleBeforeMs) },
         {
           names: { '#state': 'state' },

@@ -102,7 +102,8 @@ export class DeliveryQueue {
     this.closed = true;
     const timer = setTimeout(() => this.abort.abort(), Math.max(0, deadline - performance.now()));
     try {
-      await this.idle;
+      // A destination that ignores the abort cannot hold shutdown past the deadline (plus a moment to settle).
+      await Promise.race([this.idle, sleep(Math.max(0, deadline - performance.now()) + 100)]);
     } finally {
       clearTimeout(timer);
     }
