@@ -28,6 +28,8 @@ export class SlackStandIn {
   readonly requests: RecordedRequest[] = [];
   /** Answers used in order, one per request, before falling back to success. */
   readonly script: Answer[] = [];
+  /** The next request whose body contains this text is held open forever (then it is cleared). */
+  holdMatching: string | undefined;
   private server: Server | undefined;
   private ts = 1_700_000_000;
   private readonly held = new Set<ServerResponse>();
@@ -72,8 +74,13 @@ export class SlackStandIn {
     const path = req.url ?? '';
     const record: RecordedRequest = { path, at: Date.now(), headers: req.headers, raw, body, status: 0 };
     this.requests.push(record);
-    const answer = this.script.shift();
     const api = path.startsWith('/api/');
+    if (this.holdMatching !== undefined && raw.includes(this.holdMatching)) {
+      this.holdMatching = undefined;
+      this.held.add(res);
+      return;
+    }
+    const answer = this.script.shift();
     if (answer !== undefined && 'hang' in answer) {
       this.held.add(res);
       return;
