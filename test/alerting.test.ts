@@ -424,6 +424,23 @@ describe('bot token', () => {
     expect(textOf(update!.body)).toContain('(x9, fingerprint');
   }, 20_000);
 
+  it('updates the root with the live count while the window is open, at most every updateIntervalMs', async () => {
+    const table = await newTable();
+    const config: AlertingConfigInput = { ...FAST, rules: [{ id: 'errors', match: { levels: ['error'] }, windowSeconds: 4 }], throttle: { ...FAST.throttle, updateIntervalMs: 400 } };
+    const { engine: e } = engine({ table, output: 'bot', config });
+    const fp = candidate().fingerprint;
+    e.publish('s', [candidate({ fingerprint: fp })]);
+    await until('root', () => slack.delivered.length === 1);
+    e.publish('s', [candidate({ fingerprint: fp, count: 4 })]);
+    const live = await until('live update', () => slack.delivered.find((r) => r.path === '/api/chat.update'), 5_000);
+    expect(live.body.ts).toBe(slack.delivered[0]!.body.ts ?? live.body.ts);
+    expect(allText(live.body)).toContain('x5 so far in a 4 s window');
+    const updates = (): number => slack.delivered.filter((r) => r.path === '/api/chat.update').length;
+    await new Promise((r) => setTimeout(r, 1_000));
+    // Nothing new counted: no further update before the window closes.
+    expect(updates()).toBe(1);
+  }, 15_000);
+
   it('retries a 429 from the Web API after Retry-After and drops channel_not_found without retrying', async () => {
     const table = await newTable();
     const { engine: e, log } = engine({ table, output: 'bot' });

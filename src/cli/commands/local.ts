@@ -134,7 +134,7 @@ async function runLocal(flags: LocalFlags): Promise<void> {
   try {
     process.stderr.write(`local: stack ready in ${((performance.now() - started) / 1000).toFixed(1)} s: Kinesis ${stack.endpoints.kinesis}, DynamoDB ${stack.endpoints.dynamodb}, S3 ${stack.endpoints.s3}\n`);
     process.stderr.write(`local: alerts are printed here and appended to ${flags.alertsFile}\n`);
-    for (let i = 0; i < flags.consumers; i++) consumers.push(startConsumerProcess(i, { ...stack.env, CALI_ALERTS_FILE: flags.alertsFile }, view, print));
+    for (let i = 0; i < flags.consumers; i++) consumers.push(startConsumerProcess(i, { ...stack.env, CALI_ALERTS_FILE: flags.alertsFile, CALI_ENVIRONMENT: process.env.CALI_ENVIRONMENT ?? 'local' }, view, print));
     // Produce once every shard has a consumer, so the latency measured is the steady state's.
     await waitUntil(() => view.owners.size >= flags.shards, abort.signal, 30_000);
     const producer = new KinesisProducer(client, { streamName: stack.env.CALI_STREAM_NAME });

@@ -116,6 +116,8 @@ export interface AlertingConfigInput {
     claimTimeoutMs?: number & tags.Type<'uint32'> & tags.Minimum<1000> & tags.Maximum<3600000>;
     /** How often a replica looks for windows to close and alerts to take over. */
     sweepIntervalMs?: number & tags.Type<'uint32'> & tags.Minimum<100> & tags.Maximum<600000>;
+    /** Bot token: least time between two updates of an open alert's count (chat.update of the root). */
+    updateIntervalMs?: number & tags.Type<'uint32'> & tags.Minimum<100> & tags.Maximum<3600000>;
   };
 }
 
@@ -167,6 +169,7 @@ export interface AlertingSettings {
     readonly closeGraceMs: number;
     readonly claimTimeoutMs: number;
     readonly sweepIntervalMs: number;
+    readonly updateIntervalMs: number;
   };
 }
 
@@ -182,7 +185,7 @@ export const DEFAULT_RULES: readonly RuleInput[] = Object.freeze([
 export const DEFAULTS = Object.freeze({
   analysisBudgetMs: 3_000,
   delivery: Object.freeze({ minIntervalMs: 1_000, queueSize: 200, maxAttempts: 5, timeoutMs: 10_000 }),
-  throttle: Object.freeze({ maxWindows: 10_000, flushIntervalMs: 1_000, closeGraceMs: 3_000, claimTimeoutMs: 60_000, sweepIntervalMs: 5_000 }),
+  throttle: Object.freeze({ maxWindows: 10_000, flushIntervalMs: 1_000, closeGraceMs: 3_000, claimTimeoutMs: 60_000, sweepIntervalMs: 5_000, updateIntervalMs: 60_000 }),
 });
 
 const validateInput = typia.createValidateEquals<AlertingConfigInput>();
@@ -230,12 +233,13 @@ const FIXES: Record<string, string> = {
   queueSize: 'use a whole number from 1 to 10000',
   maxAttempts: 'use a whole number from 1 to 20',
   timeoutMs: 'use a whole number of milliseconds from 100 to 60000',
-  throttle: 'use {"maxWindows": ..., "flushIntervalMs": ..., "closeGraceMs": ..., "claimTimeoutMs": ..., "sweepIntervalMs": ...}',
+  throttle: 'use {"maxWindows": ..., "flushIntervalMs": ..., "closeGraceMs": ..., "claimTimeoutMs": ..., "sweepIntervalMs": ..., "updateIntervalMs": ...}',
   maxWindows: 'use a whole number from 10 to 1000000',
   flushIntervalMs: 'use a whole number of milliseconds from 100 to 60000',
   closeGraceMs: 'use a whole number of milliseconds from 100 to 600000',
   claimTimeoutMs: 'use a whole number of milliseconds from 1000 to 3600000',
   sweepIntervalMs: 'use a whole number of milliseconds from 100 to 600000',
+  updateIntervalMs: 'use a whole number of milliseconds from 100 to 3600000',
 };
 
 function configError(where: string, field: string, problem: string, fix: string): CaliError {

@@ -11,7 +11,9 @@
  * - repeats in an open window: counted locally and added to the table every
  *   flush interval (atomic ADD), never sent one by one;
  * - every sweep interval: alerts that nobody sent in time are taken over and
- *   sent; windows past their end plus grace are closed by one replica, which
+ *   sent; with a bot token the sender updates its root message with the live
+ *   count (at most every update interval); windows past their end plus grace
+ *   are closed by one replica, which
  *   sends the digest of the repeats (a thread reply plus chat.update of the
  *   root with a bot token; a separate message with a webhook).
  *
@@ -88,6 +90,8 @@ export class AlertingEngine implements IncidentSink, AlertingStatus {
   private readonly sending = new Set<string>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly analyses = new Set<AbortController>();
+  /** Root messages this replica updated with a live count: when, and with what total. */
+  private readonly updated = new LRUCache<string, { atMs: number; total: number }>({ max: 10_000 });
   private timers: NodeJS.Timeout[] = [];
   private sweeping: Promise<void> | undefined;
   private flushing: Promise<void> | undefined;
@@ -344,8 +348,24 @@ export class AlertingEngine implements IncidentSink, AlertingStatus {
       } else if (record.closeState !== 'closed' && record.ref.closesAtMs + closeGraceMs < now) {
         const closing = await this.store.beginClose(record.ref, this.options.owner, now, now - closeGraceMs, staleBefore);
         if (closing !== undefined) this.track(this.close(closing));
+      } else if (record.ref.closesAtMs > now) {
+        this.updateLiveCount(record, now);
       }
     }
+  }
+
+  /** The sender's root message shows the window's count so far (bot token: chat.update), not more often than the update interval. */
+  private updateLiveCount(record: WindowRecord, now: number): void {
+    const { messageRef, snapshot, alertedCount } = record;
+    if (record.owner !== this.options.owner || messageRef === undefined || snapshot === undefined || alertedCount === undefined) return;
+    const id = key(record.ref);
+    // The first update waits an interval after the alert itself (claimed just before it was sent).
+    const last = this.updated.get(id) ?? { atMs: record.claimedAtMs ?? record.ref.openedAtMs, total: alertedCount };
+    if (record.count <= last.total || now - last.atMs < this.settings.throttle.updateIntervalMs) return;
+    const queue = this.queueFor(snapshot.route);
+    if (!queue.destination.threads) return;
+    this.updated.set(id, { atMs: now, total: record.count });
+    this.track(queue.send({ ...renderAlert(snapshot, this.factsOf(record, alertedCount), this.settings.redactor), replaces: messageRef }));
   }
 
   private factsOf(record: WindowRecord, count: number): WindowFacts {
@@ -371,6 +391,7 @@ export class AlertingEngine implements IncidentSink, AlertingStatus {
       }
     }
     await this.withRetry(() => this.store.finishClose(record.ref, Math.max(0, repeats)));
+    this.updated.delete(key(record.ref));
     this.events.emit('window.closed', { fingerprint: record.ref.fingerprint, ruleId: record.ref.ruleId, count: record.count });
   }
 

@@ -268,7 +268,7 @@ export function renderAnalysis(s: AlertSnapshot, a: IncidentAnalysis, redactor: 
 /** The readable console form of a message (local mode): the blocks as lines of text. */
 export function messageToText(m: RenderedMessage): string {
   const lines: string[] = [];
-  const plain = (t: string): string => t.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&').replace(/<([^|>]+)\|([^>]+)>/g, '$2: $1').replace(/\*([^*\n]+)\*/g, '$1');
+  const plain = (t: string): string => t.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&').replace(/<([^|>]+)\|([^>]+)>/g, '$2: $1').replace(/\*([^*\n]+)\*/g, '$1').replace(/:[a-z_]+: /g, '');
   for (const block of m.blocks) {
     switch (block.type) {
       case 'header': lines.push(`== ${block.text.text} ==`); break;
