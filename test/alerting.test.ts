@@ -504,6 +504,22 @@ describe('RAG analysis seam', () => {
   });
 });
 
+describe('live Slack (only with CALI_LIVE_SLACK_WEBHOOK_URL set)', () => {
+  it.skipIf(!process.env.CALI_LIVE_SLACK_WEBHOOK_URL)('posts one alert to a real incoming webhook', async () => {
+    const table = await newTable();
+    const settings = compileAlertingConfig(FAST);
+    const env = loadAlertingEnv({ SLACK_WEBHOOK_URL: process.env.CALI_LIVE_SLACK_WEBHOOK_URL }, 'cali');
+    const events = new AlertEventBus();
+    const sent: unknown[] = [];
+    events.on('alert.sent', (p) => sent.push(p));
+    const e = new AlertingEngine({ settings, store: new AlertStore(client, table), destinationFor: destinationsFor(env, settings, () => undefined), owner: 'live', events });
+    e.start();
+    engines.push(e);
+    e.publish('s', [candidate({ service: 'cali-live-test' })]);
+    await until('sent to Slack', () => sent.length === 1, 15_000);
+  });
+});
+
 describe('shutdown', () => {
   it('drops what cannot be sent within the bound; the window stays claimed-unsent and another replica sends it', async () => {
     const table = await newTable();
