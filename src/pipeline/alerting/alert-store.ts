@@ -36,6 +36,9 @@ import {
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
+  type GetItemCommandOutput,
+  type ScanCommandOutput,
+  type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { CaliError } from '../../errors.js';
 import { sleep } from '../../sleep.js';
@@ -132,11 +135,19 @@ export function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as { name?: unknown } | undefined)?.name === 'ConditionalCheckFailedException';
 }
 
+/** A request still pending after this fails (SDK retries included), so a hung connection cannot stall alerting. */
+export const ALERT_TABLE_TIMEOUT_MS = 5_000;
+
 export class AlertStore {
-  constructor(private readonly client: DynamoDBClient, readonly tableName: string) {}
+  constructor(private readonly client: DynamoDBClient, readonly tableName: string, private readonly timeoutMs = ALERT_TABLE_TIMEOUT_MS) {}
+
+  private send<T>(command: { readonly input: unknown }): Promise<T> {
+    const send = this.client.send as (this: DynamoDBClient, c: unknown, o: { abortSignal: AbortSignal }) => Promise<T>;
+    return send.call(this.client, command, { abortSignal: AbortSignal.timeout(this.timeoutMs) });
+  }
 
   private update(key: string, expression: string, values: Item, options: { condition?: string; names?: Record<string, string>; returnAll?: boolean } = {}): Promise<Item | undefined> {
-    return this.client.send(new UpdateItemCommand({
+    return this.send<UpdateItemCommandOutput>(new UpdateItemCommand({
       TableName: this.tableName,
       Key: { [ALERT_TABLE_KEY]: S(key) },
       UpdateExpression: expression,
@@ -169,7 +180,7 @@ export class AlertStore {
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }
-      const head = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { [ALERT_TABLE_KEY]: S(`fp#${fingerprint}`) }, ConsistentRead: true }));
+      const head = await this.send<GetItemCommandOutput>(new GetItemCommand({ TableName: this.tableName, Key: { [ALERT_TABLE_KEY]: S(`fp#${fingerprint}`) }, ConsistentRead: true }));
       const item = head.Item;
       const windowId = item === undefined ? undefined : num(item, 'windowId');
       const closes = item === undefined ? undefined : num(item, 'closesAtMs');
@@ -278,7 +289,7 @@ export class AlertStore {
   }
 
   async getWindow(ref: Pick<WindowRef, 'fingerprint' | 'windowId'>): Promise<WindowRecord | undefined> {
-    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { [ALERT_TABLE_KEY]: S(windowKey(ref.fingerprint, ref.windowId)) }, ConsistentRead: true }));
+    const out = await this.send<GetItemCommandOutput>(new GetItemCommand({ TableName: this.tableName, Key: { [ALERT_TABLE_KEY]: S(windowKey(ref.fingerprint, ref.windowId)) }, ConsistentRead: true }));
     return out.Item === undefined ? undefined : recordOf(out.Item);
   }
 
@@ -287,7 +298,7 @@ export class AlertStore {
     const records: WindowRecord[] = [];
     let start: Item | undefined;
     for (let page = 0; page < SCAN_PAGE_LIMIT; page++) {
-      const out = await this.client.send(new ScanCommand({
+      const out = await this.send<ScanCommandOutput>(new ScanCommand({
         TableName: this.tableName,
         FilterExpression: `begins_with(${ALERT_TABLE_KEY}, :win) AND (attribute_not_exists(closeState) OR closeState <> :closed)`,
         ExpressionAttributeValues: { ':win': S('win#'), ':closed': S('closed') },
@@ -316,7 +327,7 @@ export class AlertStore {
     const all: WindowRecord[] = [];
     let start: Item | undefined;
     do {
-      const out = await this.client.send(new ScanCommand({
+      const out = await this.send<ScanCommandOutput>(new ScanCommand({
         TableName: this.tableName,
         FilterExpression: `begins_with(${ALERT_TABLE_KEY}, :prefix)`,
         ExpressionAttributeValues: { ':prefix': S(`win#${fingerprint}#`) },
