@@ -36,9 +36,14 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** Redact first, then clip: a secret cut in half by clipping would no longer match its pattern. */
+/**
+ * Redact first, then clip: a secret cut in half by clipping would no longer
+ * match its pattern. Only a very long text is cut before redaction (bounded
+ * cost), far enough out that placeholders shorter than what they replace
+ * cannot pull the cut into what is kept.
+ */
 export function snapshotOf(c: IncidentCandidate, rule: CompiledRule, redactor: Redactor, environment: string | undefined): AlertSnapshot {
-  const r = (text: string, max: number): string => clip(redactor.redact(text.length > 4 * max ? text.slice(0, 4 * max) : text), max);
+  const r = (text: string, max: number): string => clip(redactor.redact(text.length > 16 * max ? text.slice(0, 16 * max) : text), max);
   return {
     fingerprint: c.fingerprint,
     service: r(c.service, 128),
