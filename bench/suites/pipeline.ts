@@ -34,11 +34,10 @@ import type { StreamRecord } from '../../src/lease/record-processor.js';
 import { packBatch } from '../../src/pipeline/pack.js';
 import { WorkerPool } from '../../src/pipeline/worker-pool.js';
 import { LogSimulator, steppingClock } from '../../src/simulator/generator.js';
-import { decodeRecord, resolveDecodeOptions, type DecodedSubRecord } from '../../src/workers/decode/index.js';
-import { compileFingerprinter, levelClass } from '../../src/workers/fingerprint/fingerprint.js';
-import { compileBatchProcessor } from '../../src/workers/process-batch.js';
+import { decodeRecordToSink, resolveDecodeOptions, type DecodeSink } from '../../src/workers/decode/index.js';
+import { compileFingerprinter } from '../../src/workers/fingerprint/fingerprint.js';
+import { compileBatchProcessor, normalise } from '../../src/workers/process-batch.js';
 import type { BatchResult, BatchTask, WorkerSettings } from '../../src/workers/protocol.js';
-import { validateLogRecord } from '../../src/workers/validate-record.js';
 import type { WorkerData } from '../../src/workers/worker-entry.js';
 
 const SHARD_ID = 'shardId-000000000001';
@@ -126,36 +125,41 @@ function check(results: readonly BatchResult[], expected: Expected, what: string
 const percent = (part: number, whole: number): string => `${((100 * part) / whole).toFixed(1)}%`;
 
 const decodeOptions = resolveDecodeOptions({ maxDecodedBytes: SETTINGS.maxDecodedBytes });
-const subRecords: DecodedSubRecord[] = [];
 
 /**
  * The worker function's steps up to normalisation, as process-batch.ts takes
- * them; returns how many records passed (valid ones if `validate`, parsed ones otherwise).
+ * them (its decode sink, its validator and normalisers); counts the records
+ * that passed (valid ones if `validate`, parsed ones otherwise).
  */
+class FirstSteps implements DecodeSink {
+  passed = 0;
+
+  constructor(private readonly validate: boolean) {}
+
+  text(_subSequenceNumber: number, text: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!this.validate) {
+      this.passed++;
+      return;
+    }
+    const checked = normalise.validate(parsed);
+    if (!checked.success) return;
+    if (normalise.timestampMs(checked.data.timestamp) > 0 && normalise.level(checked.data.level) !== 'none') this.passed++;
+  }
+
+  failure(): void {}
+}
+
 function firstSteps(task: BatchTask, validate: boolean): number {
   const bytes = new Uint8Array(task.buffer);
-  let passed = 0;
-  for (let i = 0; i < task.count; i++) {
-    subRecords.length = 0;
-    decodeRecord(bytes.subarray(task.offsets[i]!, task.offsets[i + 1]!), subRecords, decodeOptions);
-    for (const sub of subRecords) {
-      if (sub.failure !== undefined) continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(sub.text);
-      } catch {
-        continue;
-      }
-      if (!validate) {
-        passed++;
-        continue;
-      }
-      const checked = validateLogRecord(parsed);
-      if (!checked.success) continue;
-      if (Date.parse(checked.data.timestamp) > 0 && levelClass(checked.data.level) !== 'none') passed++;
-    }
-  }
-  return passed;
+  const sink = new FirstSteps(validate);
+  for (let i = 0; i < task.count; i++) decodeRecordToSink(bytes.subarray(task.offsets[i]!, task.offsets[i + 1]!), sink, decodeOptions);
+  return sink.passed;
 }
 
 export function pipelineSuite(options: RunOptions): BenchSuite {

@@ -66,9 +66,9 @@ export function decodeJsonLines(bytes: Uint8Array, base: number, sink: DecodeSin
       if (bytes[first] !== OPEN_BRACE) {
         sink.failure(base + index, 'not_json_object', `line ${line}: expected "{", found byte ${hexByte(bytes[first]!)}`);
       } else if (text !== undefined) {
-        sink.text(base + index, start === 0 && stop === end ? text : text.slice(start, stop));
+        sink.text(base + index, start === 0 && stop === end ? text : text.slice(start, stop), bytes, start, stop);
       } else if (valid || isUtf8(bytes.subarray(start, stop))) {
-        sink.text(base + index, buffer!.toString('utf8', start, stop));
+        sink.text(base + index, buffer!.toString('utf8', start, stop), bytes, start, stop);
       } else {
         sink.failure(base + index, 'invalid_utf8', `line ${line} (bytes ${start}..${stop}) is not valid UTF-8`);
       }
