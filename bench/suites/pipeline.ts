@@ -22,9 +22,12 @@
  * + 2), the next batch starting as one finishes, so that threads do not wait
  * on an op boundary. Quick mode (the test suite's smoke run) uses 2 batches
  * of 250. The main-thread cases process pre-packed tasks; the pool cases pack every
- * batch as the pipeline does, so their numbers include that copy. Every op
- * checks that it processed what the main thread did (a crashed or skipped
- * batch would otherwise look fast).
+ * batch as the pipeline does, so their numbers include that copy. Buffers
+ * are reused as in the pipeline: a pool batch's archive lines are released
+ * once counted (the pipeline releases them when the archive sink acked), and
+ * a main-thread batch writes its lines into the previous batch's buffer.
+ * Every op checks that it processed what the main thread did (a crashed or
+ * skipped batch would otherwise look fast).
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -72,6 +75,8 @@ interface Group extends Expected {
 
 interface Pool {
   run(batch: readonly StreamRecord[]): Promise<BatchResult>;
+  /** What RecordPipeline does once the archive sink acked a batch's lines. */
+  release(result: BatchResult): void;
   destroy(): Promise<void>;
 }
 
@@ -91,6 +96,8 @@ function clonePool(threads: number): Pool {
       const batch: ClonedBatch = { shardId: SHARD_ID, records };
       return (await piscina.run(batch)) as BatchResult;
     },
+    // Cloned results own nothing the workers could reuse.
+    release: () => undefined,
     destroy: () => piscina.destroy(),
   };
 }
@@ -105,6 +112,7 @@ function workerPool(threads: number): Pool {
       if (crash !== undefined) throw new Error('pipeline bench: a pool worker crashed', { cause: crash });
       return result;
     },
+    release: (result) => pool.release(result),
     destroy: () => pool.destroy(),
   };
 }
@@ -121,6 +129,8 @@ function check(results: readonly BatchResult[], expected: Expected, what: string
   }
   return valid;
 }
+
+const EMPTY = new Uint8Array(0);
 
 const percent = (part: number, whole: number): string => `${((100 * part) / whole).toFixed(1)}%`;
 
@@ -222,20 +232,34 @@ export function pipelineSuite(options: RunOptions): BenchSuite {
       const results: BatchResult[] = [];
       let nextBatch = 0;
       const lane = async (): Promise<void> => {
-        while (nextBatch < allBatches.length) results.push(await pool.run(allBatches[nextBatch++]!));
+        while (nextBatch < allBatches.length) {
+          const result = await pool.run(allBatches[nextBatch++]!);
+          // Counted, then released as the pipeline releases a batch whose lines the archive sink acked.
+          results.push({ ...result, archive: EMPTY });
+          pool.release(result);
+        }
       };
       await Promise.all(Array.from({ length: threads * 2 + 2 }, lane));
       return check(results, everything, name);
     },
   });
-  const mainThreadCase = (name: string, process: (task: BatchTask) => BatchResult): BenchCase => ({
-    name,
-    unitsPerOp: perOp,
-    fn: () => {
-      const group = nextGroup();
-      return check(group.tasks.map(process), group, name);
-    },
-  });
+  const mainThreadCase = (name: string, process: (task: BatchTask) => BatchResult): BenchCase => {
+    // A batch's lines go into the previous batch's buffer, as they do in the pool once released.
+    let spare: ArrayBuffer | undefined;
+    return {
+      name,
+      unitsPerOp: perOp,
+      fn: () => {
+        const group = nextGroup();
+        const results = group.tasks.map((task) => {
+          const result = process(spare === undefined ? task : { ...task, archiveBuffer: spare });
+          spare = result.archive.buffer as ArrayBuffer;
+          return result;
+        });
+        return check(results, group, name);
+      },
+    };
+  };
 
   const cases: BenchCase[] = [
     {

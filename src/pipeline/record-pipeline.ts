@@ -33,7 +33,7 @@ export interface PipelineSinks {
 }
 
 /** What the pipeline needs of the worker pool (the real one, or a fake in tests). */
-export type BatchRunner = Pick<WorkerPool, 'run' | 'threads'>;
+export type BatchRunner = Pick<WorkerPool, 'run' | 'threads'> & Partial<Pick<WorkerPool, 'release'>>;
 
 export interface PipelineOptions {
   readonly maxInFlightBatchesPerShard?: number;
@@ -89,11 +89,14 @@ export class RecordPipeline {
     const result = await this.pool.run(shardId, batch.records);
     if (signal.aborted) return;
     const deadLetters = deadLettersOf(shardId, batch.records, result, Date.now());
-    await Promise.all([
-      result.archiveLines > 0 ? this.untilAcked(shardId, this.sinks.archive, [{ bytes: result.archive, lines: result.archiveLines }], signal) : undefined,
+    const [archivedFirstTime] = await Promise.all([
+      result.archiveLines > 0 ? this.untilAcked(shardId, this.sinks.archive, [{ bytes: result.archive, lines: result.archiveLines }], signal) : false,
       deadLetters.length > 0 ? this.untilAcked(shardId, this.sinks.dlq, deadLetters, signal) : undefined,
     ]);
     if (signal.aborted) return;
+    // An ack of the first write means every object holding the lines was written; after a failed
+    // write another object may still hold them, so their buffer is left to the garbage collector.
+    if (archivedFirstTime) this.pool.release?.(result);
     if (result.incidents.length > 0) {
       this.sinks.incidents.publish(shardId, result.incidents);
       this.events.emit('incidents.detected', { shardId, candidates: result.incidents });
@@ -124,17 +127,19 @@ export class RecordPipeline {
     return this.perShard;
   }
 
-  private async untilAcked<T>(shardId: string, sink: Sink<T>, items: readonly T[], signal: AbortSignal): Promise<void> {
+  /** Writes until the sink acks (true if its first write did) or the work is cancelled (false). */
+  private async untilAcked<T>(shardId: string, sink: Sink<T>, items: readonly T[], signal: AbortSignal): Promise<boolean> {
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
         await sink.write(items);
-        return;
+        return attempt === 1;
       } catch (error) {
         this.events.emit('sink.retry', { shardId, sink: sink.name, error: describe(error), attempt });
         const ceiling = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(attempt - 1, 10));
         await sleep(ceiling / 2 + Math.random() * (ceiling / 2), signal);
       }
     }
+    return false;
   }
 }
 

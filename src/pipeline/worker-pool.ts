@@ -1,6 +1,6 @@
 /**
  * The worker-thread pool (piscina) and what the pipeline needs of it: run a
- * shard batch (packed, moved), survive crashed threads (retry once, then
+ * shard batch (packed, moved, its buffer moved back and reused), survive crashed threads (retry once, then
  * bisect the batch until the poison record is alone; that record goes to the
  * DLQ as `worker_crash` and the rest of the batch is processed), and report
  * utilisation and queue depth for backpressure and metrics.
@@ -85,9 +85,16 @@ export function mergeResults(first: BatchResult, second: BatchResult, firstCount
 export class WorkerPool {
   private readonly piscina: Piscina;
   readonly threads: number;
+  /** Packed buffers the workers moved back, for the next batches (at most `maxSpareBuffers`). */
+  private readonly spareBuffers: ArrayBuffer[] = [];
+  /** Buffers of released archive lines, moved to the workers for the next batches' lines (at most `maxSpareBuffers`). */
+  private readonly spareArchives: ArrayBuffer[] = [];
+  private readonly maxSpareBuffers: number;
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.threads = Math.max(1, options.threads ?? availableParallelism());
+    // As many as RecordPipeline's default in-flight limit: one per batch in flight, so none is allocated in steady state.
+    this.maxSpareBuffers = this.threads * 2 + 2;
     const workerData: WorkerData = { settings: options.settings, fingerprint: options.fingerprint ?? {} };
     this.piscina = new Piscina({
       filename: options.filename ?? defaultWorkerFilename(),
@@ -139,12 +146,32 @@ export class WorkerPool {
     return mergeResults(first, second, middle);
   }
 
+  /**
+   * Takes back the buffer of a result's archive lines for a later batch's
+   * lines. Call it only once nothing reads `result.archive` any more (the
+   * pipeline does when the archive sink acked it); the bytes are overwritten.
+   * Without it nothing breaks, but every batch's lines take a new buffer,
+   * and on the main thread those count as external memory that starts major
+   * garbage collections.
+   */
+  release(result: BatchResult): void {
+    const buffer = result.archive.buffer;
+    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0 || this.spareArchives.length >= this.maxSpareBuffers || this.spareArchives.includes(buffer)) return;
+    this.spareArchives.push(buffer);
+  }
+
   async destroy(): Promise<void> {
     await this.piscina.destroy();
   }
 
-  private attempt(shardId: string, records: readonly StreamRecord[]): Promise<BatchResult> {
-    const packed = packBatch(shardId, records);
-    return this.piscina.run(packed.task, { transferList: packed.transferList }) as Promise<BatchResult>;
+  private async attempt(shardId: string, records: readonly StreamRecord[]): Promise<BatchResult> {
+    const packed = packBatch(shardId, records, this.spareBuffers.pop());
+    const archiveBuffer = this.spareArchives.pop();
+    const task = archiveBuffer === undefined ? packed.task : { ...packed.task, archiveBuffer };
+    const transferList = archiveBuffer === undefined ? packed.transferList : [...packed.transferList, archiveBuffer];
+    // A crashed attempt keeps its buffers (the thread is gone with them): the next one gets new ones.
+    const { packed: spare, ...result } = (await this.piscina.run(task, { transferList })) as BatchResult;
+    if (spare !== undefined && this.spareBuffers.length < this.maxSpareBuffers) this.spareBuffers.push(spare);
+    return result;
   }
 }

@@ -76,9 +76,9 @@ const LEVEL_TAIL: Readonly<Record<LevelClass, Uint8Array>> = {
 const SUFFIX_RESERVE = 160;
 
 /**
- * Archive lines assembled in one buffer per batch, which then moves to the
- * main thread as it is (the lines are a view of its start: no copy to an
- * exact size). Most of a line is the record's own bytes, copied from the
+ * Archive lines assembled in one buffer per batch (a released one when the
+ * task brings it), which then moves to the main thread as it is (the lines
+ * are a view of its start: no copy to an exact size). Most of a line is the record's own bytes, copied from the
  * batch, which is what the old text path re-encoded: the record's text is
  * valid UTF-8 that decoding and encoding give back byte for byte.
  */
@@ -86,8 +86,8 @@ class ArchiveLines {
   bytes: Uint8Array;
   length = 0;
 
-  constructor(capacity: number) {
-    this.bytes = new Uint8Array(capacity);
+  constructor(capacity: number, reuse: ArrayBuffer | undefined) {
+    this.bytes = reuse !== undefined && reuse.byteLength >= capacity ? new Uint8Array(reuse) : new Uint8Array(capacity);
   }
 
   /** Makes room for `more` bytes. */
@@ -180,7 +180,7 @@ class BatchRun implements DecodeSink {
     this.prefix = encoder.encode(`,"_cali":{"shardId":${JSON.stringify(task.shardId)},"sequenceNumber":"`);
     const payloadBytes = offsets[count]! - offsets[0]!;
     const sequenceBytes = offsets[2 * count + 1]! - offsets[count + 1]!;
-    this.archive = new ArchiveLines(payloadBytes + sequenceBytes + count * (this.prefix.length + SUFFIX_RESERVE));
+    this.archive = new ArchiveLines(payloadBytes + sequenceBytes + count * (this.prefix.length + SUFFIX_RESERVE), task.archiveBuffer);
   }
 
   process(decodeOptions: ResolvedDecodeOptions): void {
