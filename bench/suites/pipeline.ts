@@ -37,9 +37,9 @@ import type { StreamRecord } from '../../src/lease/record-processor.js';
 import { packBatch } from '../../src/pipeline/pack.js';
 import { WorkerPool } from '../../src/pipeline/worker-pool.js';
 import { LogSimulator, steppingClock } from '../../src/simulator/generator.js';
-import { decodeRecordToSink, resolveDecodeOptions, type DecodeSink } from '../../src/workers/decode/index.js';
+import { resolveDecodeOptions } from '../../src/workers/decode/index.js';
 import { compileFingerprinter } from '../../src/workers/fingerprint/fingerprint.js';
-import { compileBatchProcessor, normalise } from '../../src/workers/process-batch.js';
+import { compileBatchProcessor, decodeBatch, normalise, type BatchSink } from '../../src/workers/process-batch.js';
 import type { BatchResult, BatchTask, WorkerSettings } from '../../src/workers/protocol.js';
 import type { WorkerData } from '../../src/workers/worker-entry.js';
 
@@ -141,7 +141,7 @@ const decodeOptions = resolveDecodeOptions({ maxDecodedBytes: SETTINGS.maxDecode
  * them (its decode sink, its validator and normalisers); counts the records
  * that passed (valid ones if `validate`, parsed ones otherwise).
  */
-class FirstSteps implements DecodeSink {
+class FirstSteps implements BatchSink {
   passed = 0;
 
   constructor(private readonly validate: boolean) {}
@@ -163,12 +163,13 @@ class FirstSteps implements DecodeSink {
   }
 
   failure(): void {}
+
+  startRecord(): void {}
 }
 
 function firstSteps(task: BatchTask, validate: boolean): number {
-  const bytes = new Uint8Array(task.buffer);
   const sink = new FirstSteps(validate);
-  for (let i = 0; i < task.count; i++) decodeRecordToSink(bytes.subarray(task.offsets[i]!, task.offsets[i + 1]!), sink, decodeOptions);
+  decodeBatch(task, sink, decodeOptions);
   return sink.passed;
 }
 

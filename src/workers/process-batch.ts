@@ -12,6 +12,7 @@
  * are assembled from bytes: the record's own bytes copied from the batch, the
  * `_cali` suffix from precomputed pieces and digits (see ArchiveLines).
  */
+import { isAscii } from 'node:buffer';
 import type { LogRecord } from '../schema/log-record.js';
 import { decodeRecordToSink, resolveDecodeOptions, type DecodeFailureReason, type DecodeSink, type ResolvedDecodeOptions } from './decode/index.js';
 import { levelClass, type Fingerprinter, type LevelClass } from './fingerprint/fingerprint.js';
@@ -55,6 +56,30 @@ export const normalise = {
   timestampMs: epochMsOf,
   level: levelClass,
 } as const;
+
+/** A batch's decode sink: told which record comes next before its sub-records. */
+export interface BatchSink extends DecodeSink {
+  startRecord(index: number): void;
+}
+
+/** Records per ASCII check: one native call clears a run of records; a run with a non-ASCII byte is checked record by record. */
+const ASCII_RUN = 32;
+
+/** Decodes every record of a packed batch into `sink`, in order. */
+export function decodeBatch(task: BatchTask, sink: BatchSink, options: ResolvedDecodeOptions): void {
+  const bytes = new Uint8Array(task.buffer);
+  const { offsets, count } = task;
+  // Records below this index are known to be ASCII.
+  let asciiUntil = 0;
+  for (let i = 0; i < count; i++) {
+    if (i % ASCII_RUN === 0) {
+      const end = Math.min(i + ASCII_RUN, count);
+      asciiUntil = isAscii(bytes.subarray(offsets[i]!, offsets[end]!)) ? end : i;
+    }
+    sink.startRecord(i);
+    decodeRecordToSink(bytes.subarray(offsets[i]!, offsets[i + 1]!), sink, options, i < asciiUntil);
+  }
+}
 
 /** The `_cali` pieces that never change: `"}}\n` closers per level class and the keys in between. */
 const piece = (text: string): Uint8Array => encoder.encode(text);
@@ -159,7 +184,7 @@ class ArchiveLines {
  * (this is its DecodeSink), with the current record's position set by
  * `process`. One object per batch, no object per record.
  */
-class BatchRun implements DecodeSink {
+class BatchRun implements BatchSink {
   readonly invalid: InvalidRecord[] = [];
   readonly incidents = new Map<string, IncidentCandidate>();
   readonly stats: BatchStats;
@@ -184,15 +209,16 @@ class BatchRun implements DecodeSink {
   }
 
   process(decodeOptions: ResolvedDecodeOptions): void {
-    const { offsets, count, arrivalMs } = this.task;
-    for (let i = 0; i < count; i++) {
-      this.recordIndex = i;
-      this.sequenceStart = offsets[count + 1 + i]!;
-      this.sequenceEnd = offsets[count + 2 + i]!;
-      this.arrivalMs = arrivalMs[i]!;
-      decodeRecordToSink(this.bytes.subarray(offsets[i]!, offsets[i + 1]!), this, decodeOptions);
-    }
+    decodeBatch(this.task, this, decodeOptions);
     this.stats.invalid = this.invalid.length;
+  }
+
+  startRecord(index: number): void {
+    const { offsets, count, arrivalMs } = this.task;
+    this.recordIndex = index;
+    this.sequenceStart = offsets[count + 1 + index]!;
+    this.sequenceEnd = offsets[count + 2 + index]!;
+    this.arrivalMs = arrivalMs[index]!;
   }
 
   failure(subSequenceNumber: number, code: DecodeFailureReason, message: string): void {
