@@ -1,9 +1,10 @@
 /**
  * The worker-thread pool (piscina) and what the pipeline needs of it: run a
- * shard batch (packed, moved, its buffer moved back and reused), survive crashed threads (retry once, then
- * bisect the batch until the poison record is alone; that record goes to the
- * DLQ as `worker_crash` and the rest of the batch is processed), and report
- * utilisation and queue depth for backpressure and metrics.
+ * shard batch (packed, moved; its buffer comes back and is reused, as is a
+ * released result's archive buffer), survive crashed threads (retry once,
+ * then bisect the batch until the poison record is alone; that record goes to
+ * the DLQ as `worker_crash` and the rest of the batch is processed), and
+ * report utilisation and queue depth for backpressure and metrics.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
