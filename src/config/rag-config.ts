@@ -49,7 +49,9 @@ export interface RagConfig {
   readonly breakerCooldownMs: Ms;
   readonly cacheSize: number & tags.Type<'uint32'> & tags.Minimum<1> & tags.Maximum<1000000>;
   readonly cacheTtlMs: Ms;
-  readonly minSimilarity: number & tags.Minimum<0> & tags.Maximum<1>;
+  /** Past incidents below this cosine similarity are not shown (noise). */
+  readonly minIncidentSimilarity: number & tags.Minimum<0> & tags.Maximum<1>;
+  readonly minRunbookSimilarity: number & tags.Minimum<0> & tags.Maximum<1>;
   readonly similarIncidents: number & tags.Type<'uint32'> & tags.Minimum<1> & tags.Maximum<20>;
   readonly runbookPassages: number & tags.Type<'uint32'> & tags.Minimum<1> & tags.Maximum<20>;
 }
@@ -79,7 +81,10 @@ export const RAG_DEFAULTS = Object.freeze({
   breakerCooldownMs: 30_000,
   cacheSize: 10_000,
   cacheTtlMs: 3_600_000,
-  minSimilarity: 0.3,
+  // Tuned on the simulator's scenarios with the local embedder (test/rag-retrieval-quality.test.ts):
+  // another scenario's incident scores <= 0.72, the same scenario's >= 0.9.
+  minIncidentSimilarity: 0.8,
+  minRunbookSimilarity: 0.35,
   similarIncidents: 3,
   runbookPassages: 3,
 });
@@ -118,7 +123,8 @@ const VARIABLES: Record<keyof RagConfig, readonly [string, string]> = {
   breakerCooldownMs: ['CALI_RAG_BREAKER_COOLDOWN_MS', 'use a whole number of milliseconds, e.g. 30000'],
   cacheSize: ['CALI_RAG_CACHE_SIZE', 'use a whole number from 1 to 1000000'],
   cacheTtlMs: ['CALI_RAG_CACHE_TTL_MS', 'use a whole number of milliseconds, e.g. 3600000'],
-  minSimilarity: ['CALI_RAG_MIN_SIMILARITY', 'use a number from 0 to 1, e.g. 0.3'],
+  minIncidentSimilarity: ['CALI_RAG_MIN_INCIDENT_SIMILARITY', 'use a number from 0 to 1, e.g. 0.8'],
+  minRunbookSimilarity: ['CALI_RAG_MIN_RUNBOOK_SIMILARITY', 'use a number from 0 to 1, e.g. 0.35'],
   similarIncidents: ['CALI_RAG_SIMILAR_INCIDENTS', 'use a whole number from 1 to 20'],
   runbookPassages: ['CALI_RAG_RUNBOOK_PASSAGES', 'use a whole number from 1 to 20'],
 };
@@ -184,7 +190,8 @@ export function loadRagConfig(env: Env): RagConfig {
     breakerCooldownMs: num(env, 'breakerCooldownMs', RAG_DEFAULTS.breakerCooldownMs),
     cacheSize: num(env, 'cacheSize', RAG_DEFAULTS.cacheSize),
     cacheTtlMs: num(env, 'cacheTtlMs', RAG_DEFAULTS.cacheTtlMs),
-    minSimilarity: num(env, 'minSimilarity', RAG_DEFAULTS.minSimilarity),
+    minIncidentSimilarity: num(env, 'minIncidentSimilarity', RAG_DEFAULTS.minIncidentSimilarity),
+    minRunbookSimilarity: num(env, 'minRunbookSimilarity', RAG_DEFAULTS.minRunbookSimilarity),
     similarIncidents: num(env, 'similarIncidents', RAG_DEFAULTS.similarIncidents),
     runbookPassages: num(env, 'runbookPassages', RAG_DEFAULTS.runbookPassages),
   };

@@ -27,7 +27,8 @@ export interface RagAnalyzerOptions {
   readonly llm?: LlmAnalyzer | undefined;
   readonly similarIncidents: number;
   readonly runbookPassages: number;
-  readonly minSimilarity: number;
+  readonly minIncidentSimilarity: number;
+  readonly minRunbookSimilarity: number;
   readonly cacheSize: number;
   readonly cacheTtlMs: number;
   /** A degraded analysis (LLM failed or skipped, provider down) is kept this long, so a recovery is seen soon. */
@@ -80,8 +81,8 @@ export class RagIncidentAnalyzer implements IncidentAnalyzer {
       const text = incidentText(candidate, redactor);
       const [vector] = await embedder.embed([text], signal);
       const [similarIncidents, runbooks] = await Promise.all([
-        knowledgeBase.similarIncidents(vector!, this.options.similarIncidents, this.options.minSimilarity),
-        knowledgeBase.runbookPassages(vector!, this.options.runbookPassages, this.options.minSimilarity),
+        knowledgeBase.similarIncidents(vector!, this.options.similarIncidents, this.options.minIncidentSimilarity),
+        knowledgeBase.runbookPassages(vector!, this.options.runbookPassages, this.options.minRunbookSimilarity),
       ]);
       let analysis: IncidentAnalysis = { analyzer: 'retrieval', similarIncidents, runbooks };
       let isDegraded = false;
