@@ -199,7 +199,8 @@ export function loadRagConfig(env: Env): RagConfig {
   if (!result.success) {
     const first = result.errors[0]!;
     const field = first.path.replace(/^\$input\./, '') as keyof RagConfig;
-    throw configError(field, `is ${JSON.stringify(first.value) ?? 'not set'}`);
+    const given = VARIABLES[field] ? env[VARIABLES[field][0]]?.trim() : undefined;
+    throw configError(field, given !== undefined ? `is "${given}"` : `is ${JSON.stringify(first.value) ?? 'not set'}`);
   }
   const config = result.data;
   const needsOpenAI = config.enabled && (config.embedder === 'openai' || (config.analyzer === 'llm' && config.externalCalls));
