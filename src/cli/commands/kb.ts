@@ -2,10 +2,15 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import { loadRagConfig } from '../../config/rag-config.js';
+import type { openKnowledgeBase as OpenKnowledgeBase } from '../../pipeline/rag/create.js';
 import { CaliError } from '../../errors.js';
-import { openKnowledgeBase } from '../../pipeline/rag/create.js';
 import { Redactor } from '../../pipeline/redaction.js';
 import { intOption } from '../options.js';
+
+/** Loaded on use: the OpenAI client is not every command's start-up cost. */
+async function openKnowledgeBase(...args: Parameters<typeof OpenKnowledgeBase>): ReturnType<typeof OpenKnowledgeBase> {
+  return (await import('../../pipeline/rag/create.js')).openKnowledgeBase(...args);
+}
 
 /** A Markdown file and the name its passages are shown under. */
 export interface RunbookFile {

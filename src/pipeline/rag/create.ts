@@ -15,7 +15,6 @@ import { FlatVectorStore } from './flat-store.js';
 import { RagIncidentAnalyzer } from './incident-analyzer.js';
 import { KnowledgeBase } from './knowledge-base.js';
 import { LlmAnalyzer } from './llm-analyzer.js';
-import { MilvusVectorStore } from './milvus-store.js';
 import { CoalescingEmbedder, OpenAIEmbedder } from './openai-embedder.js';
 import { GuardedApi, SpendMeter } from './resilience.js';
 import type { VectorStore } from './vector-store.js';
@@ -79,8 +78,9 @@ export async function openKnowledgeBase(config: RagConfig, deps: RagDependencies
   } else {
     embedder = new LocalEmbedder({ dimension: config.embeddingDimensions });
   }
+  // The Milvus SDK (gRPC, protobuf) is loaded only when it is configured: it costs every CLI command's start-up otherwise.
   const store: VectorStore = config.store === 'milvus'
-    ? new MilvusVectorStore({ address: config.milvusAddress!, token: config.milvusToken, timeoutMs: config.callTimeoutMs, events })
+    ? new (await import('./milvus-store.js')).MilvusVectorStore({ address: config.milvusAddress!, token: config.milvusToken, timeoutMs: config.callTimeoutMs, events })
     : new FlatVectorStore(config.dir);
   let collection;
   try {
