@@ -1,9 +1,9 @@
 /**
  * The embedded vector store: an exact (flat) index, one file per collection
- * in a local directory. Vectors sit in one contiguous Float32Array, so a
- * search is a straight scan of dot products (the vectors are unit length:
- * dot product = cosine) with a k-sized min-heap; 100k vectors of 256
- * dimensions is ~26M multiply-adds, tens of milliseconds. Exact search needs
+ * in a local directory. Vectors sit contiguously in one WebAssembly memory,
+ * so a search is one SIMD scan of dot products (dot-kernel.ts; the vectors
+ * are unit length: dot product = cosine) and a k-sized min-heap over the
+ * scores; 100k vectors of 256 dimensions is ~26M multiply-adds. Exact search needs
  * no tuning and no index build; past a few hundred thousand items, use Milvus.
  *
  * File: `CALIKB1\n`, a uint32 header length, the JSON header (model,
@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaliError } from '../../errors.js';
+import { VectorArena } from './dot-kernel.js';
 import { matches, modelMismatch, type CollectionSpec, type ItemKind, type ItemMetadata, type SearchFilter, type SearchHit, type VectorCollection, type VectorItem, type VectorStore } from './vector-store.js';
 
 const MAGIC = Buffer.from('CALIKB1\n', 'ascii');
@@ -36,7 +37,7 @@ export function checkCollectionName(name: string): void {
 }
 
 export class FlatCollection implements VectorCollection {
-  #vectors: Float32Array;
+  readonly #arena: VectorArena;
   #count = 0;
   #ids: string[] = [];
   #metadata: ItemMetadata[] = [];
@@ -45,7 +46,7 @@ export class FlatCollection implements VectorCollection {
   #writes: Promise<void> = Promise.resolve();
 
   constructor(readonly name: string, readonly modelId: string, readonly dimension: number, private readonly file: string | undefined, capacity = 64) {
-    this.#vectors = new Float32Array(capacity * dimension);
+    this.#arena = new VectorArena(dimension, capacity);
     this.#kinds = new Uint8Array(capacity);
   }
 
@@ -72,8 +73,11 @@ export class FlatCollection implements VectorCollection {
     const floats = header.items.length * header.dimension;
     if (bytes.length !== start + floats * 4) throw corrupt(`expected ${start + floats * 4} bytes, found ${bytes.length}`);
     const collection = new FlatCollection(name, header.modelId, header.dimension, file, Math.max(64, header.items.length));
-    collection.#vectors.set(new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + floats * 4)));
-    header.items.forEach((item, i) => collection.#place(i, item.id, item.metadata));
+    const vectors = new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + floats * 4));
+    header.items.forEach((item, i) => {
+      collection.#arena.set(i, vectors.subarray(i * header.dimension, (i + 1) * header.dimension));
+      collection.#place(i, item.id, item.metadata);
+    });
     collection.#count = header.items.length;
     return collection;
   }
@@ -89,9 +93,7 @@ export class FlatCollection implements VectorCollection {
     const capacity = this.#kinds.length;
     if (needed <= capacity) return;
     const next = Math.max(needed, capacity * 2);
-    const vectors = new Float32Array(next * this.dimension);
-    vectors.set(this.#vectors.subarray(0, this.#count * this.dimension));
-    this.#vectors = vectors;
+    this.#arena.grow(next);
     const kinds = new Uint8Array(next);
     kinds.set(this.#kinds.subarray(0, this.#count));
     this.#kinds = kinds;
@@ -106,7 +108,7 @@ export class FlatCollection implements VectorCollection {
       }
       let position = this.#positions.get(item.id);
       if (position === undefined) position = this.#count++;
-      this.#vectors.set(item.vector, position * this.dimension);
+      this.#arena.set(position, item.vector);
       this.#place(position, item.id, item.metadata);
     }
   }
@@ -126,25 +128,14 @@ export class FlatCollection implements VectorCollection {
     const heapScores = new Float64Array(k);
     const heapRows = new Int32Array(k);
     let size = 0;
-    const dim = this.dimension;
-    const vectors = this.#vectors;
+    const scores = this.#arena.scores(query, this.#count);
     const kinds = this.#kinds;
     const kindCode = filter?.kind !== undefined ? KIND_CODE[filter.kind] : 0;
     const slowFilter = filter && (filter.service !== undefined || filter.source !== undefined || filter.sinceMs !== undefined || filter.untilMs !== undefined);
     for (let row = 0; row < this.#count; row++) {
       if (kindCode !== 0 && kinds[row] !== kindCode) continue;
       if (slowFilter && !matches(this.#metadata[row]!, filter)) continue;
-      let base = row * dim;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      let i = 0;
-      for (; i + 3 < dim; i += 4, base += 4) {
-        s0 += vectors[base]! * query[i]!;
-        s1 += vectors[base + 1]! * query[i + 1]!;
-        s2 += vectors[base + 2]! * query[i + 2]!;
-        s3 += vectors[base + 3]! * query[i + 3]!;
-      }
-      for (; i < dim; i++, base++) s0 += vectors[base]! * query[i]!;
-      const score = s0 + s1 + s2 + s3;
+      const score = scores[row]!;
       if (size < k) {
         // Sift up into the min-heap.
         let at = size++;
@@ -182,13 +173,11 @@ export class FlatCollection implements VectorCollection {
   get(id: string): Promise<VectorItem | undefined> {
     const position = this.#positions.get(id);
     if (position === undefined) return Promise.resolve(undefined);
-    const vector = this.#vectors.slice(position * this.dimension, (position + 1) * this.dimension);
-    return Promise.resolve({ id, vector, metadata: this.#metadata[position]! });
+    return Promise.resolve({ id, vector: this.#arena.get(position), metadata: this.#metadata[position]! });
   }
 
   async delete(filter: SearchFilter): Promise<number> {
     let kept = 0;
-    const dim = this.dimension;
     for (let row = 0; row < this.#count; row++) {
       const metadata = this.#metadata[row]!;
       const id = this.#ids[row]!;
@@ -196,7 +185,7 @@ export class FlatCollection implements VectorCollection {
         this.#positions.delete(id);
         continue;
       }
-      if (kept !== row) this.#vectors.copyWithin(kept * dim, row * dim, (row + 1) * dim);
+      if (kept !== row) this.#arena.copyRow(row, kept);
       this.#place(kept, id, metadata);
       kept++;
     }
@@ -221,7 +210,11 @@ export class FlatCollection implements VectorCollection {
       dimension: this.dimension,
       items: this.#ids.slice(0, this.#count).map((id, i) => ({ id, metadata: this.#metadata[i]! })),
     };
-    const vectors = Buffer.from(this.#vectors.slice(0, this.#count * this.dimension).buffer);
+    const compact = new Float32Array(this.#count * this.dimension);
+    const rows = this.#arena.rows(this.#count);
+    const stride = this.#arena.stride;
+    for (let row = 0; row < this.#count; row++) compact.set(rows.subarray(row * stride, row * stride + this.dimension), row * this.dimension);
+    const vectors = Buffer.from(compact.buffer);
     const write = this.#writes.then(() => writeAtomically(file, header, vectors));
     this.#writes = write.catch(() => {});
     return write;
