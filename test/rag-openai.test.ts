@@ -264,6 +264,7 @@ describe('chat analysis', () => {
     const rag = await start({ CALI_RAG_EMBEDDER: 'local', CALI_RAG_EXTERNAL_CALLS: 'off' });
     await rag.analyze(candidate(1));
     expect(server.requests).toHaveLength(0);
+    expect(seen['rag.skipped']).toEqual([{ call: 'chat', reason: 'external_disabled' }]);
   });
 });
 

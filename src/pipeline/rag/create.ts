@@ -128,6 +128,7 @@ export async function createIncidentAnalyzer(config: RagConfig, deps: RagDepende
     redactor: deps.redactor,
     events: opened.events,
     llm,
+    llmDisabled: config.analyzer === 'llm' && !config.externalCalls,
     similarIncidents: config.similarIncidents,
     runbookPassages: config.runbookPassages,
     minIncidentSimilarity: config.minIncidentSimilarity,

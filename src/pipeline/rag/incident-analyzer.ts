@@ -25,6 +25,8 @@ export interface RagAnalyzerOptions {
   readonly events: RagEventBus;
   /** Absent: retrieval only. */
   readonly llm?: LlmAnalyzer | undefined;
+  /** An LLM analyzer is configured but external calls are off: each analysis reports the skipped step. */
+  readonly llmDisabled?: boolean;
   readonly similarIncidents: number;
   readonly runbookPassages: number;
   readonly minIncidentSimilarity: number;
@@ -86,6 +88,7 @@ export class RagIncidentAnalyzer implements IncidentAnalyzer {
       ]);
       let analysis: IncidentAnalysis = { analyzer: 'retrieval', similarIncidents, runbooks };
       let isDegraded = false;
+      if (!llm && this.options.llmDisabled) events.emit('rag.skipped', { call: 'chat', reason: 'external_disabled' });
       if (llm) {
         try {
           analysis = await llm.analyze(text, analysis, signal);
