@@ -33,7 +33,7 @@ function unitVectors(count: number, dim: number, seed: number): Float32Array {
 }
 
 export function ragSuite(options: { quick: boolean }): BenchSuite {
-  const count = options.quick ? 20_000 : 100_000;
+  const count = options.quick ? 5_000 : 100_000;
   const dim = RAG_DEFAULTS.localDimensions;
   const vectors = unitVectors(count, dim, 42);
   const collection = new FlatCollection('bench', `local-hash-v1:${dim}`, dim, undefined, count);

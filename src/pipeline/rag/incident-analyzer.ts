@@ -33,7 +33,7 @@ export interface RagAnalyzerOptions {
   readonly minRunbookSimilarity: number;
   readonly cacheSize: number;
   readonly cacheTtlMs: number;
-  /** A degraded analysis (LLM failed or skipped, provider down) is kept this long, so a recovery is seen soon. */
+  /** A degraded or empty analysis (LLM failed or skipped, provider down, nothing found) is kept this long, so a recovery is seen soon. */
   readonly degradedTtlMs?: number;
   readonly analysisTimeoutMs: number;
   /** Runs when the analyzer closes (the store's connection). */
@@ -107,7 +107,8 @@ export class RagIncidentAnalyzer implements IncidentAnalyzer {
         analyzer: analysis.analyzer, latencyMs: performance.now() - started,
         similarIncidents: analysis.similarIncidents.length, runbooks: analysis.runbooks.length, degraded: isDegraded, empty,
       });
-      return { analysis: empty ? undefined : analysis, degraded: isDegraded };
+      // An empty answer is kept briefly too: runbooks ingested meanwhile should show at the next window.
+      return { analysis: empty ? undefined : analysis, degraded: isDegraded || empty };
     } catch {
       // Embedding or search failed (provider down, circuit open, timeout): no analysis, alert goes out alone.
       events.emit('rag.analysis', { analyzer: 'retrieval', latencyMs: performance.now() - started, similarIncidents: 0, runbooks: 0, degraded: true, empty: true });
