@@ -138,7 +138,7 @@ describe('chat analysis', () => {
       runbooks: [expect.objectContaining({ source: 'db-pool.md' })],
       similarIncidents: [],
     });
-    expect(seen['rag.tokens']).toContainEqual({ call: 'chat', model: 'gpt-4o-mini', promptTokens: 400, completionTokens: 60, estimated: false });
+    expect(seen['rag.tokens']).toContainEqual({ call: 'chat', model: 'gpt-4o-mini', promptTokens: 400, completionTokens: 60, estimated: false, estimatedUsd: (460 * 0.6) / 1e6 });
   });
 
   it('caches per fingerprint: a second alert for it makes no call', async () => {

@@ -24,8 +24,8 @@ export interface RagEvents {
   'rag.error': [{ call: RagCall; provider: string; error: RagErrorKind; retriable: boolean }];
   /** A call was not made. */
   'rag.skipped': [{ call: RagCall; reason: RagSkipReason }];
-  /** Tokens of one call: the API's usage when it reported one, else an estimate (characters / 4). */
-  'rag.tokens': [{ call: RagCall; model: string; promptTokens: number; completionTokens: number; estimated: boolean }];
+  /** Tokens of one call: the API's usage when it reported one, else an estimate (characters / 4); its cost at CALI_RAG_USD_PER_MILLION_TOKENS. */
+  'rag.tokens': [{ call: RagCall; model: string; promptTokens: number; completionTokens: number; estimated: boolean; estimatedUsd: number }];
   /** After every metered call: tokens in the last hour against the cap, and their estimated cost. */
   'rag.spend': [{ tokensLastHour: number; capTokensPerHour: number; estimatedUsdLastHour: number }];
   'rag.circuit': [{ call: RagCall; state: CircuitState }];

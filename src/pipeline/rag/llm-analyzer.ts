@@ -82,7 +82,7 @@ export class LlmAnalyzer {
       const promptTokens = typeof prompt === 'number' ? prompt : estimateTokens(SYSTEM_PROMPT) + estimateTokens(user);
       const completionTokens = typeof output === 'number' ? output : estimateTokens(data.choices?.[0]?.message?.content ?? '');
       spend.record(promptTokens + completionTokens);
-      events.emit('rag.tokens', { call: 'chat', model, promptTokens, completionTokens, estimated });
+      events.emit('rag.tokens', { call: 'chat', model, promptTokens, completionTokens, estimated, estimatedUsd: spend.estimatedUsd(promptTokens + completionTokens) });
       const hour = spend.tokensLastHour();
       events.emit('rag.spend', { tokensLastHour: hour, capTokensPerHour: spend.options.capTokensPerHour, estimatedUsdLastHour: spend.estimatedUsd(hour) });
       return { value: parseAnswer(data), headers: response.headers };

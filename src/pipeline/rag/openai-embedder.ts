@@ -48,7 +48,7 @@ export class OpenAIEmbedder implements Embedder {
     const tokens = response.usage?.prompt_tokens;
     const used = typeof tokens === 'number' ? tokens : estimate;
     spend.record(used);
-    events.emit('rag.tokens', { call: 'embedding', model, promptTokens: used, completionTokens: 0, estimated: typeof tokens !== 'number' });
+    events.emit('rag.tokens', { call: 'embedding', model, promptTokens: used, completionTokens: 0, estimated: typeof tokens !== 'number', estimatedUsd: spend.estimatedUsd(used) });
     const hour = spend.tokensLastHour();
     events.emit('rag.spend', { tokensLastHour: hour, capTokensPerHour: spend.options.capTokensPerHour, estimatedUsdLastHour: spend.estimatedUsd(hour) });
     return vectors;
