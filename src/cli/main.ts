@@ -8,6 +8,7 @@ import { isCaliError } from '../errors.js';
 import { registerDlq } from './commands/dlq.js';
 import { registerFingerprint } from './commands/fingerprint.js';
 import { registerLocal } from './commands/local.js';
+import { registerQuality } from './commands/quality.js';
 import { registerRun } from './commands/run.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerStack } from './commands/stack.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerFingerprint(program);
   registerRun(program);
   registerDlq(program);
+  registerQuality(program);
   return program;
 }
 
