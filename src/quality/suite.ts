@@ -123,11 +123,26 @@ const validateSuite = typia.createValidateEquals<ExpectationSuite>();
 /** `$input.expectations[2].kwargs.mostly` -> `expectations[2].kwargs.mostly`. */
 const fieldOf = (path: string): string => path.replace(/^\$input\.?/, '') || '(the whole file)';
 
+/** typia's `number & Minimum<0> & Maximum<1>` in words an operator reads. */
+export function describeExpected(expected: string): string {
+  const words = expected
+    .replace(/Type<"uint(32|64)">/g, 'a whole number >= 0')
+    .replace(/ExclusiveMinimum<([^>]+)>/g, '> $1')
+    .replace(/ExclusiveMaximum<([^>]+)>/g, '< $1')
+    .replace(/Minimum<([^>]+)>/g, '>= $1')
+    .replace(/Maximum<([^>]+)>/g, '<= $1')
+    .replace(/MinLength<([^>]+)>/g, 'at least $1 characters')
+    .replace(/MaxLength<([^>]+)>/g, 'at most $1 characters')
+    .replace(/MinItems<([^>]+)>/g, 'at least $1 items')
+    .replace(/MaxItems<([^>]+)>/g, 'at most $1 items');
+  return words.replace(/ & /g, ', ');
+}
+
 function fixFor(path: string, expected: string): string {
   if (expected === 'undefined') return 'remove it (unknown field; see docs/quality.md for the kwargs of each expectation)';
-  if (/\.expectation_type$/.test(path)) return `use one of ${EXPECTATION_TYPES.join(', ')}`;
-  if (/Minimum<0> & Maximum<1>/.test(expected)) return 'use a fraction from 0 to 1 (GE\'s `mostly`: 0.95 means 95% of values must pass)';
-  return `use ${expected.replace(/\(?number & /g, '(number: ').replace(/string & /g, '(string: ')}`;
+  if (/\.expectation_type$/.test(path) || /^\$input\.expectations\[\d+\]$/.test(path)) return `set expectation_type to one of ${EXPECTATION_TYPES.join(', ')}`;
+  if (/\.mostly$/.test(path)) return 'use a fraction from 0 to 1 (GE\'s `mostly`: 0.95 means 95% of the non-missing values must pass)';
+  return `use ${describeExpected(expected)}`;
 }
 
 function suiteError(source: string, field: string, problem: string, fix: string): CaliError {
@@ -140,7 +155,7 @@ export function validateExpectationSuite(input: unknown, source: string): Expect
   if (!checked.success) {
     const first = checked.errors[0]!;
     const more = checked.errors.length > 1 ? ` (and ${checked.errors.length - 1} more problem${checked.errors.length > 2 ? 's' : ''})` : '';
-    throw suiteError(source, fieldOf(first.path), `is invalid (expected ${first.expected})${more}`, fixFor(first.path, first.expected));
+    throw suiteError(source, fieldOf(first.path), `is invalid (expected ${describeExpected(first.expected)})${more}`, fixFor(first.path, first.expected));
   }
   const suite = checked.data;
   suite.expectations.forEach((expectation, i) => checkExpectation(expectation, `expectations[${i}].kwargs`, source));
@@ -230,7 +245,7 @@ export const DEFAULT_SUITE: ExpectationSuite = {
     { expectation_type: 'expect_column_values_to_not_be_null', kwargs: { column: 'kubernetes.pod_name', mostly: 0.99 } },
     { expectation_type: 'expect_column_values_to_not_be_null', kwargs: { column: 'message', mostly: 1 } },
     { expectation_type: 'expect_column_values_to_be_in_set', kwargs: { column: 'level', value_set: ['TRACE', 'DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR', 'CRITICAL', 'FATAL'] } },
-    { expectation_type: 'expect_column_values_to_match_regex', kwargs: { column: 'service', regex: '^[a-z0-9]([a-z0-9.-]{0,126}[a-z0-9])?$' }, meta: { notes: 'Kubernetes-style names; anything else is usually a broken header parser' } },
+    { expectation_type: 'expect_column_values_to_match_regex', kwargs: { column: 'service', regex: '^[a-z0-9][a-z0-9.-]{0,127}$' }, meta: { notes: 'Kubernetes-style names; anything else is usually a broken header parser' } },
     { expectation_type: 'expect_column_values_to_be_between', kwargs: { column: '_cali.subSequenceNumber', min_value: 0 } },
     { expectation_type: 'expect_column_max_to_be_within_minutes_of_now', kwargs: { column: 'timestamp', max_age_minutes: 15 } },
     { expectation_type: 'expect_column_value_counts_to_be_within_k_sigma_of_previous_windows', kwargs: { column: 'service', previous_windows: 6, k_sigma: 4, min_baseline_mean: 20 } },
