@@ -8,6 +8,7 @@ import { formatSuite, machineInfo, runSuite, type BenchSuite, type RunOptions, t
 import { decodeSuite } from './suites/decode.js';
 import { fingerprintSuite } from './suites/fingerprint.js';
 import { pipelineSuite } from './suites/pipeline.js';
+import { qualitySuite } from './suites/quality.js';
 import { simulatorSuite } from './suites/simulator.js';
 import { validationSuite } from './suites/validation.js';
 
@@ -18,6 +19,7 @@ const SUITES: Record<string, (options: RunOptions) => BenchSuite> = {
   fingerprint: fingerprintSuite,
   pipeline: pipelineSuite,
   validation: validationSuite,
+  quality: qualitySuite,
 };
 
 const program = new Command('bench')

@@ -305,6 +305,7 @@ function hashKey(text: string): { readonly key: number; readonly depth: number }
 }
 
 const MAX_DEPTH = 33;
+const INITIAL_SLOTS = 1 << 14;
 
 /**
  * Duplicate rows by a compound key (the stream position, by default). Exact
@@ -316,7 +317,8 @@ const MAX_DEPTH = 33;
  */
 class CompoundUniqueCheck extends ColumnMapCheck {
   private readonly getters: Getter[];
-  private readonly capacity: number;
+  private capacity: number;
+  private readonly maxCapacity: number;
   private readonly maxKeys: number;
   private table: Float64Array;
   private depths: Uint8Array;
@@ -330,7 +332,9 @@ class CompoundUniqueCheck extends ColumnMapCheck {
     this.getters = kwargs.column_list.map(compileGetter);
     this.maxKeys = kwargs.max_tracked_keys ?? DEFAULT_MAX_TRACKED_KEYS;
     // Load factor <= 0.5 keeps linear probing short.
-    this.capacity = 2 ** Math.ceil(Math.log2(this.maxKeys * 2));
+    this.maxCapacity = 2 ** Math.ceil(Math.log2(this.maxKeys * 2));
+    // Grown by doubling: a small window never allocates (and zero-fills) the table for a million keys.
+    this.capacity = Math.min(INITIAL_SLOTS, this.maxCapacity);
     this.table = new Float64Array(this.capacity);
     this.depths = new Uint8Array(this.capacity);
   }
@@ -369,25 +373,27 @@ class CompoundUniqueCheck extends ColumnMapCheck {
       if (stored === 0) {
         this.table[slot] = key;
         this.depths[slot] = depth;
-        if (++this.keys > this.maxKeys) this.raiseLevel();
+        if (++this.keys > this.maxKeys) this.rehash(this.level + 1, this.capacity);
+        else if (this.keys * 2 > this.capacity && this.capacity < this.maxCapacity) this.rehash(this.level, this.capacity * 2);
         return true;
       }
     }
   }
 
-  /** Halves the sample: drops the keys of the lowest kept depth and rehashes the rest. */
-  private raiseLevel(): void {
+  /** Into a table of `capacity` slots, keeping the keys of depth >= `level`: a bigger table, or half the sample. */
+  private rehash(level: number, capacity: number): void {
     const oldTable = this.table;
     const oldDepths = this.depths;
-    this.level++;
-    this.table = new Float64Array(this.capacity);
-    this.depths = new Uint8Array(this.capacity);
+    this.level = level;
+    this.capacity = capacity;
+    this.table = new Float64Array(capacity);
+    this.depths = new Uint8Array(capacity);
     this.keys = 0;
-    const mask = this.capacity - 1;
+    const mask = capacity - 1;
     for (let i = 0; i < oldTable.length; i++) {
       const key = oldTable[i]!;
-      if (key === 0 || oldDepths[i]! < this.level) continue;
-      let slot = key % this.capacity;
+      if (key === 0 || oldDepths[i]! < level) continue;
+      let slot = key % capacity;
       while (this.table[slot] !== 0) slot = (slot + 1) & mask;
       this.table[slot] = key;
       this.depths[slot] = oldDepths[i]!;
