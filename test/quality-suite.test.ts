@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createCheck, isBaselineCheck, PARTIAL_LIST_SIZE, type CheckContext, type Row } from '../src/quality/checks.js';
+import { topLevelString } from '../src/quality/engine.js';
 import type { RowReference } from '../src/quality/result.js';
 import { DEFAULT_SUITE, parseExpectationSuite, validateExpectationSuite, type ExpectationConfig } from '../src/quality/suite.js';
 
@@ -174,5 +175,18 @@ describe('expectation semantics (Great Expectations)', () => {
     const outcome = evaluate(config, [], { rows: 80, deadLetters: 20, deadLettersByReason: { schema_violation: 20 } });
     expect(outcome).toEqual({ success: false, result: expect.objectContaining({ observed_value: 0.2, element_count: 100, unexpected_count: 20 }) });
     expect(() => evaluate(config, [], { deadLetters: undefined })).toThrow(/CALI_DLQ_URI/);
+  });
+});
+
+describe('baseline fast path', () => {
+  it('reads a top-level string field from the bytes only when that is certainly right', () => {
+    expect(topLevelString(Buffer.from('{"timestamp":"t","service":"payment-service","kubernetes":{"labels":{"service":"x"}}}'), 'service')).toBe('payment-service');
+    // A nested object or array first, an escaped value, other formatting: parse instead.
+    expect(topLevelString(Buffer.from('{"kubernetes":{"labels":{"service":"x"}},"service":"payment-service"}'), 'service')).toBeUndefined();
+    expect(topLevelString(Buffer.from('{"tags":["a"],"service":"payment-service"}'), 'service')).toBeUndefined();
+    expect(topLevelString(Buffer.from('{"service":"pay\\"ment"}'), 'service')).toBeUndefined();
+    expect(topLevelString(Buffer.from('{"service": "payment-service"}'), 'service')).toBeUndefined();
+    // The marker inside a string value is escaped, so it is never taken for the key.
+    expect(topLevelString(Buffer.from('{"message":"say \\"service\\":\\"fake\\"","service":"real"}'), 'service')).toBe('real');
   });
 });

@@ -9,6 +9,8 @@
  * - Read + parse + `_cali` check only (a suite of one row-count expectation).
  * - The default suite (12 expectations), plain NDJSON and gzip (as the archive
  *   sink writes it: the gunzip is part of the job).
+ * - The same with 6 previous windows of the same size to read for the volume
+ *   baseline (MB/s still counts the validated window only).
  *
  * Quick mode (the test suite's smoke run) uses a 1 MiB object.
  */
@@ -18,23 +20,27 @@ import { validateArchive } from '../../src/quality/engine.js';
 import { DEFAULT_SUITE, type ExpectationSuite } from '../../src/quality/suite.js';
 import { buildObject, makeArchivePool, type BuiltObject } from '../quality-data.js';
 
-/** One object (or none: the DLQ), served in 64 KiB chunks as a file or HTTP body would be. */
-class SingleObjectStore implements ObjectStore {
+/** A few objects (or none: the DLQ), in key order, served in 64 KiB chunks as a file or HTTP body would be. */
+class MemoryStore implements ObjectStore {
   readonly location = 'memory://bench/';
+  private readonly objects: readonly BuiltObject[];
 
-  constructor(private readonly object: BuiltObject | undefined) {}
+  constructor(...objects: BuiltObject[]) {
+    this.objects = [...objects].sort((a, b) => (a.key < b.key ? -1 : 1));
+  }
 
   async put(): Promise<void> {
     throw new Error('read-only');
   }
 
   async *list(): AsyncGenerator<ObjectSummary> {
-    if (this.object !== undefined) yield { key: this.object.key, sizeBytes: this.object.body.byteLength };
+    for (const object of this.objects) yield { key: object.key, sizeBytes: object.body.byteLength };
   }
 
-  async get(): Promise<AsyncIterable<Uint8Array>> {
-    if (this.object === undefined) throw new Error('empty store');
-    const body = this.object.body;
+  async get(key: string): Promise<AsyncIterable<Uint8Array>> {
+    const object = this.objects.find((o) => o.key === key);
+    if (object === undefined) throw new Error(`no ${key}`);
+    const body = object.body;
     return (async function* () {
       for (let at = 0; at < body.byteLength; at += 65_536) yield body.subarray(at, at + 65_536);
     })();
@@ -58,8 +64,10 @@ export function qualitySuite(options: RunOptions): BenchSuite {
   const megabytes = plain.uncompressedBytes / 1e6;
   const text = plain.body.toString('utf8');
 
-  const engine = (object: BuiltObject, suite: ExpectationSuite) => async () => {
-    const result = await validateArchive({ archive: new SingleObjectStore(object), dlq: new SingleObjectStore(undefined) }, { suite, window, now: () => window.toMs });
+  // The same object again in each of the 6 previous windows: what the default suite's volume baseline reads.
+  const baseline = Array.from({ length: 6 }, (_, k) => buildObject(pool, k + 1, startMs - (k + 1) * 3_600_000, { targetBytes }));
+  const engine = (object: BuiltObject, suite: ExpectationSuite, previous: BuiltObject[] = []) => async () => {
+    const result = await validateArchive({ archive: new MemoryStore(object, ...previous), dlq: new MemoryStore() }, { suite, window, now: () => window.toMs });
     // A run that read nothing (or choked on the lines) would look fast.
     if (result.meta.batch_markers.archive_rows !== object.lines || result.meta.batch_markers.unreadable_lines !== 0) throw new Error(`read ${result.meta.batch_markers.archive_rows} of ${object.lines} lines`);
     return result.success;
@@ -88,12 +96,15 @@ export function qualitySuite(options: RunOptions): BenchSuite {
       { name: 'engine: read + parse + _cali check (row count only), plain', unitsPerOp: megabytes, fn: engine(plain, ROW_COUNT_ONLY) },
       { name: 'engine: default suite (12 expectations), plain', unitsPerOp: megabytes, fn: engine(plain, DEFAULT_SUITE) },
       { name: 'engine: default suite (12 expectations), gzip', unitsPerOp: megabytes, fn: engine(gzip, DEFAULT_SUITE) },
+      { name: 'engine: default suite, gzip, + 6 baseline windows of the same size', unitsPerOp: megabytes, fn: engine(gzip, DEFAULT_SUITE, baseline) },
     ],
     notes: (result) => {
       const find = (prefix: string) => result.cases.find((c) => c.name.startsWith(prefix))!;
       const gz = find('engine: default suite (12 expectations), gzip');
       const plainDefault = find('engine: default suite (12 expectations), plain');
+      const withBaseline = find('engine: default suite, gzip, + 6');
       return [
+        `reading 6 baseline windows for the volume expectation costs ${(gz.unitsPerSecond / withBaseline.unitsPerSecond).toFixed(2)}x the window alone (they are counted by service, not validated)`,
         `default suite over gzip: ${gz.unitsPerSecond.toFixed(0)} MB/s of uncompressed NDJSON per core (target >= 100 MB/s: ${gz.unitsPerSecond >= 100 ? 'met' : 'NOT met'})`,
         `default suite over plain NDJSON: ${plainDefault.unitsPerSecond.toFixed(0)} MB/s; the expectations cost ${(find('engine: read').unitsPerSecond / plainDefault.unitsPerSecond).toFixed(2)}x reading and parsing alone`,
       ];

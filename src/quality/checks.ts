@@ -59,6 +59,8 @@ export interface Check {
 
 /** A row of a previous window (the volume baseline only). */
 export interface BaselineCheck extends Check {
+  /** The one field observeBaseline reads. */
+  readonly baselineColumn: string;
   observeBaseline(row: Row, windowIndex: number): void;
 }
 
@@ -490,8 +492,10 @@ class VolumeCheck implements BaselineCheck {
   private readonly maxValues: number;
   private readonly windows: number;
   private readonly counts = new Map<string, Float64Array>();
+  readonly baselineColumn: string;
 
   constructor(readonly config: ExpectationConfig, private readonly kwargs: VolumeKwargs) {
+    this.baselineColumn = kwargs.column;
     this.get = compileGetter(kwargs.column);
     this.maxValues = kwargs.max_values ?? DEFAULT_MAX_VALUES;
     this.windows = kwargs.previous_windows;
