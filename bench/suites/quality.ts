@@ -12,7 +12,7 @@
  * - The same with 6 previous windows of the same size to read for the volume
  *   baseline (MB/s still counts the validated window only).
  *
- * Quick mode (the test suite's smoke run) uses a 1 MiB object.
+ * Quick mode (the test suite's smoke run) uses objects of 128 KiB.
  */
 import type { BenchSuite, RunOptions } from '../harness.js';
 import type { ObjectStore, ObjectSummary } from '../../src/pipeline/sinks/object-store/object-store.js';
@@ -57,8 +57,8 @@ const ROW_COUNT_ONLY: ExpectationSuite = {
 export function qualitySuite(options: RunOptions): BenchSuite {
   const startMs = Date.parse('2026-11-20T11:00:05Z');
   const window = { fromMs: Date.parse('2026-11-20T11:00:00Z'), toMs: Date.parse('2026-11-20T12:00:00Z') };
-  const targetBytes = options.quick ? 1024 * 1024 : 8 * 1024 * 1024;
-  const pool = makeArchivePool(options.quick ? 500 : 4000, window.toMs);
+  const targetBytes = options.quick ? 128 * 1024 : 8 * 1024 * 1024;
+  const pool = makeArchivePool(options.quick ? 200 : 4000, window.toMs);
   const plain = buildObject(pool, 0, startMs, { targetBytes, gzip: false });
   const gzip = buildObject(pool, 0, startMs, { targetBytes });
   const megabytes = plain.uncompressedBytes / 1e6;
