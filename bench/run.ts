@@ -10,6 +10,7 @@ import { fingerprintSuite } from './suites/fingerprint.js';
 import { pipelineSuite } from './suites/pipeline.js';
 import { qualitySuite } from './suites/quality.js';
 import { simulatorSuite } from './suites/simulator.js';
+import { telemetrySuite } from './suites/telemetry.js';
 import { validationSuite } from './suites/validation.js';
 
 /** Each suite is built just before it runs; quick mode may make its data smaller. */
@@ -19,6 +20,7 @@ const SUITES: Record<string, (options: RunOptions) => BenchSuite> = {
   fingerprint: fingerprintSuite,
   pipeline: pipelineSuite,
   validation: validationSuite,
+  telemetry: telemetrySuite,
   quality: qualitySuite,
 };
 

@@ -10,6 +10,7 @@ import type { RunConfig } from './config/run-config.js';
 import { LeaseCoordinator } from './lease/coordinator.js';
 import { DynamoDbLeaseStore } from './lease/dynamodb-lease-store.js';
 import { LeaseEventBus, type LeaseEvents } from './lease/events.js';
+import type { LeaseStore } from './lease/lease-store.js';
 import { ShardSyncer } from './lease/shard-sync.js';
 import { replayDeadLetters, type DlqReplayOptions, type ReplaySummary } from './pipeline/dlq-replay.js';
 import { PipelineEventBus } from './pipeline/events.js';
@@ -18,7 +19,11 @@ import { RecordPipeline, type IncidentSink } from './pipeline/record-pipeline.js
 import { ArchiveSink } from './pipeline/sinks/archive/sink.js';
 import { DlqSink } from './pipeline/sinks/dlq/sink.js';
 import { createObjectStore } from './pipeline/sinks/object-store/destination.js';
+import { classifyRequestError } from './pipeline/sinks/opensearch/retry-policy.js';
+import { OpenSearchSink } from './pipeline/sinks/opensearch/sink.js';
 import { WorkerPool } from './pipeline/worker-pool.js';
+import { startTelemetryServer, type TelemetryServer } from './telemetry/server.js';
+import { Telemetry } from './telemetry/telemetry.js';
 import type { WorkerSettings } from './workers/protocol.js';
 
 /** What the workers do to every record: shared by `cali run` and `cali dlq replay`, so a replay judges as the consumer does. */
@@ -30,6 +35,10 @@ export const REPLAY_WORKER_ID = 'dlq_replay';
 export interface RunningConsumer {
   readonly coordinator: LeaseCoordinator;
   readonly pipeline: RecordPipeline;
+  readonly pool: WorkerPool;
+  /** Metrics and /status: alerting and RAG hand their buses to it (`telemetry.watchAlerting(bus, status)`). */
+  readonly telemetry: Telemetry;
+  readonly metricsServer: TelemetryServer;
   /** Graceful: finish batches, checkpoint, release leases, flush sinks, close clients. */
   stop(): Promise<void>;
 }
@@ -37,6 +46,8 @@ export interface RunningConsumer {
 export interface ConsumerOptions {
   /** Where incident candidates go until alerting exists; default: one log line per fingerprint per batch. */
   readonly incidents?: IncidentSink;
+  /** Chaos runs wrap the lease table in a fault injector (src/lease/faulty-lease-store.ts). */
+  readonly wrapLeaseStore?: (store: LeaseStore) => LeaseStore;
 }
 
 /** Every lease and pipeline event becomes one structured log line: the event name is the message. */
@@ -44,9 +55,9 @@ function logEvents(lease: LeaseEventBus, pipeline: PipelineEventBus, logger: Log
   const names: (keyof LeaseEvents)[] = [
     'lease.taken', 'lease.handoff_requested', 'lease.handed_over', 'lease.lost', 'lease.released', 'lease.renewal_failed',
     'lease.created', 'lease.deleted', 'lease.item_skipped', 'shard.ended', 'shard_sync.completed', 'shard_sync.failed',
-    'take_cycle.failed', 'processor.failed',
+    'take_cycle.failed', 'processor.failed', 'parents_check.failed',
   ];
-  const warnings = new Set<keyof LeaseEvents>(['lease.lost', 'lease.renewal_failed', 'lease.item_skipped', 'shard_sync.failed', 'take_cycle.failed', 'processor.failed']);
+  const warnings = new Set<keyof LeaseEvents>(['lease.lost', 'lease.renewal_failed', 'lease.item_skipped', 'shard_sync.failed', 'take_cycle.failed', 'processor.failed', 'parents_check.failed']);
   for (const name of names) {
     lease.on(name, (payload: object) => {
       if (warnings.has(name)) logger.warn(payload, name);
@@ -57,7 +68,9 @@ function logEvents(lease: LeaseEventBus, pipeline: PipelineEventBus, logger: Log
     if (logger.isLevelEnabled('debug')) logger.debug({ leaseKey: payload.shardId, ...payload }, 'batch.processed');
   });
   pipeline.on('sink.retry', (payload) => logger.warn(payload, 'sink.retry'));
+  pipeline.on('sink.skipped', (payload) => logger.warn(payload, 'sink.skipped'));
   pipeline.on('worker.crashed', (payload) => logger.warn(payload, 'worker.crashed'));
+  pipeline.on('worker.pool_replaced', (payload) => logger.warn(payload, 'worker.pool_replaced'));
   pipeline.on('shard.cancelled', (payload) => logger.info(payload, 'shard.cancelled'));
 }
 
@@ -81,6 +94,7 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
     threads: config.workerThreads,
     settings: WORKER_SETTINGS,
     onWorkerCrash: (error, records) => pipelineEvents.emit('worker.crashed', { records, error: error instanceof Error ? error.message : String(error) }),
+    onPoolReplaced: () => pipelineEvents.emit('worker.pool_replaced', { threads: config.workerThreads }),
   });
   const archive = ArchiveSink.create(config.archive, { workerId, s3Client: s3 });
   const dlq = DlqSink.create(config.dlq, { workerId, s3Client: s3 });
@@ -89,32 +103,64 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
       for (const c of candidates) logger.info({ shardId, fingerprint: c.fingerprint, service: c.service, level: c.levelClass, count: c.count, template: c.template }, 'incident.candidate');
     },
   };
-  const pipeline = new RecordPipeline(pool, { archive, dlq, incidents }, {}, pipelineEvents);
+  const search = config.opensearch === undefined ? undefined : OpenSearchSink.create(config.opensearch, { dlq });
+  if (search !== undefined) {
+    search.events.on('bulk.failed', (payload) => logger.warn(payload, 'opensearch.bulk_failed'));
+    search.events.on('documents.rejected', (payload) => logger.warn(payload, 'opensearch.documents_rejected'));
+  }
+  const pipeline = new RecordPipeline(pool, {
+    archive, dlq, incidents,
+    search: search === undefined ? undefined : { sink: search, required: config.opensearch?.gatesCheckpoint ?? false },
+  }, {}, pipelineEvents);
+  const leaseStore = options.wrapLeaseStore?.(store) ?? store;
   const coordinator = new LeaseCoordinator({
-    store,
+    store: leaseStore,
     config: config.lease,
     events: leaseEvents,
-    syncer: new ShardSyncer(kinesis, streamName, store, config.lease.initialPosition, leaseEvents),
+    syncer: new ShardSyncer(kinesis, streamName, leaseStore, config.lease.initialPosition, leaseEvents),
     processorFactory: (shardId) => pipeline.processorFor(shardId),
     readerFactory: ({ shardId, from, atTimestampMs }) => new KinesisShardReader(kinesis, { streamName }, shardId, from, atTimestampMs),
   });
+  const searchStatus = search === undefined ? [] : [{ name: search.name, required: config.opensearch?.gatesCheckpoint ?? false, health: () => search.health() }];
+  const telemetry = new Telemetry({ workerId, coordinator, pool, pipeline, sinks: [archive, dlq, ...searchStatus] })
+    .watchLeases(leaseEvents)
+    .watchPipeline(pipelineEvents);
+  if (search !== undefined) telemetry.watchSearch(search.events);
+  let metricsServer: TelemetryServer | undefined;
   const closeAll = async (): Promise<void> => {
+    // The search sink dead-letters refused documents: it closes before the DLQ does.
+    await search?.close().catch((error: unknown) => logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'opensearch.close_failed'));
     await Promise.allSettled([archive.close(), dlq.close()]);
     await pool.destroy();
     store.close();
     kinesis.destroy();
     s3.destroy();
+    await metricsServer?.close();
   };
   try {
+    // Listening first: /healthz answers and /readyz says why not yet while the table is created and leases taken.
+    metricsServer = await startTelemetryServer(telemetry, config.metrics);
+    logger.info({ url: metricsServer.url, port: metricsServer.port }, 'metrics.listening');
+    if (search !== undefined) {
+      await search.setup().then(
+        () => logger.info({ opensearch: config.opensearch?.location }, 'opensearch.ready'),
+        // Retried before the first bulk request; the sink's health shows it meanwhile.
+        (error: unknown) => logger.warn({ opensearch: config.opensearch?.location, error: classifyRequestError(error).reason }, 'opensearch.setup_failed'),
+      );
+    }
     await coordinator.start();
   } catch (error) {
     await closeAll();
     throw error;
   }
   logger.info({ stream: streamName, leaseTable: config.appName, workerThreads: pool.threads }, 'consumer.started');
+  const server = metricsServer;
   return {
     coordinator,
     pipeline,
+    pool,
+    telemetry,
+    metricsServer: server,
     async stop() {
       await coordinator.stop();
       await closeAll();
