@@ -23,7 +23,7 @@ import { LogSimulator, type ValidEvent } from '../src/simulator/generator.js';
 import { KinesisProducer } from '../src/simulator/producer.js';
 import { compileFingerprinter } from '../src/workers/fingerprint/fingerprint.js';
 import { waitFor, WorkerProcess } from './support/cluster.js';
-import { allText, SlackStandIn } from './support/slack-stand-in.js';
+import { allText, SlackStandIn } from '../src/local/slack-stand-in.js';
 
 const STREAM = 'alerts-e2e';
 const APP = 'alerts-e2e-leases';

@@ -27,7 +27,7 @@ import { renderAlert, SLACK_LIMITS } from '../src/pipeline/alerting/message.js';
 import { ruleFor, silenceFor } from '../src/pipeline/alerting/rules.js';
 import type { IncidentAnalysis, IncidentAnalyzer } from '../src/pipeline/rag/analysis.js';
 import type { IncidentCandidate } from '../src/workers/protocol.js';
-import { allText, SlackStandIn } from './support/slack-stand-in.js';
+import { allText, SlackStandIn } from '../src/local/slack-stand-in.js';
 
 const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 let dynamo: DynamoDbEmulator;

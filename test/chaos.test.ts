@@ -1,7 +1,7 @@
 /**
  * The short chaos run inside `npm test` (the long one is `npm run chaos`): 8
  * shards, 3 consumer processes, every kind of action at least once, lease
- * table faults throughout. The verdict is bench/chaos/judge.ts's, the same as
+ * table faults and Slack 429/500 answers throughout. The verdict is bench/chaos/judge.ts's, the same as
  * `npm run chaos`; the figures are printed for docs/performance.md.
  */
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { DEFAULT_CHAOS_OPTIONS, runChaos } from '../bench/chaos/chaos-run.js';
 import { judgeChaos } from '../bench/chaos/judge.js';
 
 describe('chaos (short)', () => {
-  it('loses nothing through kills, thread kills, lease faults and resharding', async () => {
+  it('loses nothing and alerts once per fingerprint through kills, thread crashes, lease and Slack faults, resharding', async () => {
     const report = await runChaos({
       ...DEFAULT_CHAOS_OPTIONS,
       durationMs: 45_000,
@@ -26,6 +26,8 @@ describe('chaos (short)', () => {
     expect(report.threadKills).toBeGreaterThan(0);
     expect(report.workerCrashesRetried).toBeGreaterThan(0);
     expect(report.leaseFaultsInjected.throttles).toBeGreaterThan(0);
+    expect(report.alerts.expectedFingerprints).toBeGreaterThan(0);
+    expect(report.alerts.slackRateLimited + report.alerts.slackServerErrors).toBeGreaterThan(0);
     expect(judgeChaos(report)).toEqual([]);
   }, 240_000);
 });

@@ -224,8 +224,8 @@ describe('worker pool', () => {
     // itself never replaces again (without the pool's own replacement this hangs).
     for (let kill = 0; kill < 4; kill++) {
       const batches = Array.from({ length: 4 }, (_, i) => pool.run(`s${i}`, records(list)));
-      expect(await pool.terminateThreadsMidBatch()).toBeGreaterThan(0);
-      const second = pool.terminateThreadsMidBatch();
+      expect(await pool.terminateAllThreads()).toBeGreaterThan(0);
+      const second = pool.terminateAllThreads();
       for (const result of await Promise.all(batches)) {
         expect(result.invalid).toEqual([]);
         expect(result.archiveLines).toBe(400);

@@ -4,8 +4,10 @@
  * seeded schedule SIGKILLs consumers (and starts replacements), SIGTERMs
  * others, kills worker threads mid-batch (SIGUSR2, see src/cli/commands/run.ts),
  * splits and merges shards, and every consumer's lease table calls are
- * throttled, failed and made ambiguous client-side. Then production stops, the
- * consumers drain, and the archive and DLQ are reconciled with the stream.
+ * throttled, failed and made ambiguous client-side; the Slack stand-in they
+ * alert to answers some requests 429 (Retry-After) or 500. Then production
+ * stops, the consumers drain, the archive and DLQ are reconciled with the
+ * stream, and the alerts with the ERROR/FATAL fingerprints produced.
  *
  * Used by `npm run chaos` (bench/chaos/main.ts) and, shorter, by
  * test/chaos.test.ts. It reports; the callers judge.
@@ -20,12 +22,14 @@ import { DynamoDbLeaseStore } from '../../src/lease/dynamodb-lease-store.js';
 import { seededRandom } from '../../src/lease/faulty-lease-store.js';
 import { isShardEnd } from '../../src/lease/lease.js';
 import { readStreamPositions, reconcileSinks } from '../../src/local/reconcile.js';
+import { SlackStandIn } from '../../src/local/slack-stand-in.js';
 import { ARCHIVE_BUCKET, DLQ_BUCKET, startLocalStack, type LocalStack } from '../../src/local/stack.js';
 import { S3ObjectStore } from '../../src/pipeline/sinks/object-store/s3-object-store.js';
 import { LogSimulator } from '../../src/simulator/generator.js';
 import { KinesisProducer } from '../../src/simulator/producer.js';
 import { runSimulation, type SimulationStats } from '../../src/simulator/run.js';
 import { sleep } from '../../src/sleep.js';
+import { compileFingerprinter, levelClass } from '../../src/workers/fingerprint/fingerprint.js';
 
 export type ChaosAction = 'sigkill' | 'sigterm' | 'thread_kill' | 'split' | 'merge';
 
@@ -44,6 +48,8 @@ export interface ChaosOptions {
   /** Actions in this order, repeated; the victim of each is drawn from the seed. */
   readonly actions: readonly ChaosAction[];
   readonly leaseFaults: { readonly throttleRate: number; readonly serverErrorRate: number; readonly ambiguousRate: number };
+  /** Shares of Slack requests answered 429 (Retry-After: 1) and 500. */
+  readonly slackFaults: { readonly rateLimitedRate: number; readonly serverErrorRate: number };
   /** How long the consumers get to catch up after production stops. */
   readonly drainTimeoutMs: number;
   readonly log?: (line: string) => void;
@@ -59,6 +65,7 @@ export const DEFAULT_CHAOS_OPTIONS: ChaosOptions = {
   actionIntervalMs: 8_000,
   actions: ['sigkill', 'thread_kill', 'split', 'sigterm', 'thread_kill', 'merge', 'sigkill', 'sigterm'],
   leaseFaults: { throttleRate: 0.05, serverErrorRate: 0.02, ambiguousRate: 0.01 },
+  slackFaults: { rateLimitedRate: 0.1, serverErrorRate: 0.1 },
   drainTimeoutMs: 90_000,
 };
 
@@ -89,9 +96,11 @@ export interface ChaosReport {
   readonly unexplainedDuplicateShards: readonly string[];
   readonly deadLetterPositions: number;
   readonly workerCrashDeadLetters: number;
-  /** Thread kills that hit at least one batch in flight. */
+  /** Worker threads told to die in the middle of their next batch (SIGUSR2). */
   readonly threadKills: number;
   readonly workerCrashesRetried: number;
+  /** The distinct errors of those crashes (a thread killed on purpose says "worker exited"). */
+  readonly workerCrashErrors: readonly string[];
   readonly leaseFaultsInjected: { readonly throttles: number; readonly serverErrors: number; readonly ambiguous: number };
   readonly leasesLost: number;
   /** Consumers that exited without being told to, with the end of their stderr. */
@@ -100,6 +109,17 @@ export interface ChaosReport {
   readonly leasesOwnedByDead: readonly string[];
   /** Shards whose last record no consumer processed within the drain timeout. */
   readonly shardsBehind: readonly string[];
+  readonly alerts: {
+    /** ERROR/FATAL fingerprints produced: each must be alerted (the default rules), within one window. */
+    readonly expectedFingerprints: number;
+    readonly alertedFingerprints: number;
+    readonly missing: readonly string[];
+    /** Fingerprints alerted more than once in the run (shorter than a window): must be none. */
+    readonly duplicated: readonly string[];
+    readonly slackRequests: number;
+    readonly slackRateLimited: number;
+    readonly slackServerErrors: number;
+  };
   readonly failoverP99Ms: number | undefined;
   readonly handoffGapMaxMs: number | undefined;
 }
@@ -119,7 +139,7 @@ function cliPath(): string {
   return path;
 }
 
-const KEPT_EVENTS = new Set(['batch.processed', 'lease.taken', 'lease.released', 'lease.lost', 'worker.crashed', 'chaos.threads_killed', 'chaos.lease_faults']);
+const KEPT_EVENTS = new Set(['batch.processed', 'lease.taken', 'lease.released', 'lease.lost', 'worker.crashed', 'chaos.thread_crash_armed', 'chaos.lease_faults']);
 
 class Consumer {
   readonly lines: LogLine[] = [];
@@ -198,6 +218,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const stack: LocalStack = await startLocalStack({ shards: options.shards, streamName, appName });
   const kinesis = createKinesisClient({ region: stack.region, endpoint: stack.endpoints.kinesis, credentials: stack.credentials });
   const store = DynamoDbLeaseStore.create({ region: stack.region, endpoint: stack.endpoints.dynamodb, credentials: stack.credentials, tableName: appName });
+  const slack = new SlackStandIn();
+  const slackRandom = seededRandom(options.seed + 7);
+  slack.answerFor = () => {
+    const roll = slackRandom();
+    if (roll < options.slackFaults.rateLimitedRate) return { status: 429, retryAfterSeconds: 1 };
+    if (roll < options.slackFaults.rateLimitedRate + options.slackFaults.serverErrorRate) return { status: 500 };
+    return undefined;
+  };
+  await slack.start();
   const consumerEnv: NodeJS.ProcessEnv = {
     ...process.env,
     ...stack.env,
@@ -213,6 +242,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     CALI_CHAOS_LEASE_THROTTLE_RATE: String(options.leaseFaults.throttleRate),
     CALI_CHAOS_LEASE_SERVER_ERROR_RATE: String(options.leaseFaults.serverErrorRate),
     CALI_CHAOS_LEASE_AMBIGUOUS_RATE: String(options.leaseFaults.ambiguousRate),
+    SLACK_WEBHOOK_URL: slack.webhookUrl,
+    CALI_ENVIRONMENT: 'chaos',
   };
   const consumers: Consumer[] = [];
   let nextId = 1;
@@ -232,6 +263,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   };
   const batches = (): LogLine[] => consumers.flatMap((c) => c.events('batch.processed'));
 
+  const fingerprint = compileFingerprinter();
+  const expectedFingerprints = new Set<string>();
+  /** Root alerts delivered per fingerprint: only they carry "(xN, fingerprint …)". */
+  const rootAlerts = (): Map<string, number> => {
+    const counts = new Map<string, number>();
+    for (const request of slack.delivered) {
+      const fp = /\(x\d+, fingerprint ([0-9a-f]{16})\)/.exec(String(request.body.text ?? ''))?.[1];
+      if (fp !== undefined) counts.set(fp, (counts.get(fp) ?? 0) + 1);
+    }
+    return counts;
+  };
   const producing = new AbortController();
   let produced: SimulationStats | undefined;
   let production: Promise<SimulationStats> | undefined;
@@ -255,6 +297,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     });
     let key = 0;
     production = runSimulation(simulator, async (events) => {
+      for (const e of events) {
+        if (e.kind !== 'valid') continue;
+        const level = levelClass(e.record.level);
+        if (level === 'error' || level === 'fatal') expectedFingerprints.add(fingerprint(e.record).fingerprint);
+      }
       await producer.put(events.map((e) => ({ data: e.data, partitionKey: `p${options.seed}-${key++}` })));
     }, { rate: options.rate, durationMs: options.durationMs, signal: producing.signal });
 
@@ -301,7 +348,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           if (victim === undefined) break;
           victim.child.kill('SIGUSR2');
           actions.push({ action, atMs, target: victim.id });
-          log(`SIGUSR2 ${victim.id} (kill its worker threads mid-batch)`);
+          log(`SIGUSR2 ${victim.id} (its next batch's thread dies mid-batch)`);
           break;
         }
         case 'split': {
@@ -337,6 +384,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const caughtUp = (): string[] => [...lastOf].filter(([shard, last]) => !batches().some((b) => b.leaseKey === shard && b.lastSequenceNumber === last)).map(([shard]) => shard);
     await waitUntil(() => (caughtUp().length === 0 ? true : undefined), options.drainTimeoutMs, 500);
     await Promise.all(followUps);
+    // Alerts are paced (about one per second per destination) and some answers are 429/500: give them time.
+    await waitUntil(() => ([...expectedFingerprints].every((fp) => rootAlerts().has(fp)) ? true : undefined), 90_000, 500);
     const shardsBehind = caughtUp();
     // Ownership after failover: every lease belongs to a running consumer or to no one.
     const liveIds = new Set(live().map((c) => c.id));
@@ -376,8 +425,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       unexplainedDuplicateShards: Object.keys(duplicatesByShard).filter((shard) => !killedHolders.has(shard) && !lostLeaseShards.has(shard)),
       deadLetterPositions,
       workerCrashDeadLetters: reconciliation.deadLetters.filter((d) => d.reason.code === 'worker_crash').length,
-      threadKills: consumers.flatMap((c) => c.events('chaos.threads_killed')).filter((e) => Number(e.batchesInFlight) > 0).length,
+      threadKills: consumers.flatMap((c) => c.events('chaos.thread_crash_armed')).length,
       workerCrashesRetried: consumers.flatMap((c) => c.events('worker.crashed')).length,
+      workerCrashErrors: [...new Set(consumers.flatMap((c) => c.events('worker.crashed')).map((e) => `${String(e.error)} (${String(e.records)} records)`))],
       leaseFaultsInjected: {
         throttles: faultLines.reduce((n, e) => n + Number(e.throttles), 0),
         serverErrors: faultLines.reduce((n, e) => n + Number(e.serverErrors), 0),
@@ -387,6 +437,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       unexpectedExits,
       leasesOwnedByDead,
       shardsBehind,
+      alerts: {
+        expectedFingerprints: expectedFingerprints.size,
+        alertedFingerprints: rootAlerts().size,
+        missing: [...expectedFingerprints].filter((fp) => !rootAlerts().has(fp)),
+        duplicated: [...rootAlerts()].filter(([, n]) => n > 1).map(([fp, n]) => `${fp} x${n}`),
+        slackRequests: slack.requests.length,
+        slackRateLimited: slack.requests.filter((r) => r.status === 429).length,
+        slackServerErrors: slack.requests.filter((r) => r.status === 500).length,
+      },
       failoverP99Ms: percentile(failovers, 99),
       handoffGapMaxMs: gaps.length === 0 ? undefined : Math.max(...gaps),
     };
@@ -396,6 +455,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(consumers.map((c) => c.stop('SIGKILL')));
     store.close();
     kinesis.destroy();
+    await slack.stop();
     await stack.stop();
   }
 }

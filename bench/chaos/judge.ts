@@ -14,6 +14,8 @@ export function judgeChaos(report: ChaosReport): string[] {
   if (report.unexplainedDuplicateShards.length > 0) {
     problems.push(`duplicates on shards no killed consumer held and no lease was lost: ${report.unexplainedDuplicateShards.join(' ')}`);
   }
+  if (report.alerts.missing.length > 0) problems.push(`ERROR/FATAL fingerprints never alerted: ${report.alerts.missing.join(' ')}`);
+  if (report.alerts.duplicated.length > 0) problems.push(`fingerprints alerted twice within a window: ${report.alerts.duplicated.join(' ')}`);
   for (const action of report.actions) {
     if (action.action === 'sigkill' && action.failoverMs === undefined) problems.push(`shards of ${action.target} not resumed after SIGKILL`);
     if (action.action === 'sigterm' && action.exitCode !== 0) problems.push(`${action.target} exited ${action.exitCode} on SIGTERM`);

@@ -92,6 +92,8 @@ export class WorkerPool {
   readonly threads: number;
   private attemptsInFlight = 0;
   private destroyed = false;
+  /** Shared with the threads (chaos runs): batches whose thread is to die, see crashNextBatch(). */
+  private readonly crashes = new SharedArrayBuffer(4);
   /** Packed buffers the workers moved back, for the next batches (at most `maxSpareBuffers`). */
   private readonly spareBuffers: ArrayBuffer[] = [];
   /** Buffers of released archive lines, moved to the workers for the next batches' lines (at most `maxSpareBuffers`). */
@@ -107,7 +109,7 @@ export class WorkerPool {
 
   private createPiscina(): Piscina {
     const { options } = this;
-    const workerData: WorkerData = { settings: options.settings, fingerprint: options.fingerprint ?? {} };
+    const workerData: WorkerData = { settings: options.settings, fingerprint: options.fingerprint ?? {}, crashes: this.crashes };
     const piscina = new Piscina({
       filename: options.filename ?? defaultWorkerFilename(),
       minThreads: this.threads,
@@ -176,16 +178,26 @@ export class WorkerPool {
   }
 
   /**
-   * For chaos runs: waits (up to `waitMs`) until a batch is in a thread, then
-   * ends every thread the way a crash does: piscina fails the batches they
-   * held, run() retries them, and replacement threads start. Resolves with
-   * the number of batches that were in flight (0 if none came in time).
+   * For chaos runs: the thread that runs the next batch dies after doing its
+   * work and before returning the result, as a crash mid-batch would; run()
+   * retries the batch on the replacement thread.
    */
-  async terminateThreadsMidBatch(waitMs = 10_000): Promise<number> {
+  crashNextBatch(): void {
+    Atomics.add(new Int32Array(this.crashes), 0, 1);
+  }
+
+  /**
+   * Tests of the replacement: waits (up to `waitMs`) until every thread holds
+   * a batch, then terminates them all at once, also threads still booting,
+   * which piscina never replaces (see replaceIfShortOfThreads). Resolves with
+   * the batches in flight when it struck (0 if the threads did not fill up).
+   */
+  async terminateAllThreads(waitMs = 10_000): Promise<number> {
     const deadline = Date.now() + waitMs;
-    while (this.attemptsInFlight === 0 && Date.now() < deadline) await sleep(5);
+    while (this.attemptsInFlight < this.threads && Date.now() < deadline) await sleep(5);
     const inFlight = this.attemptsInFlight;
-    if (inFlight > 0) await Promise.all(this.piscina.threads.map((thread) => thread.terminate()));
+    if (inFlight < this.threads) return 0;
+    await Promise.all(this.piscina.threads.map((thread) => thread.terminate()));
     return inFlight;
   }
 

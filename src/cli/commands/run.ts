@@ -27,7 +27,7 @@ Logs are JSON lines on stdout. SIGTERM or SIGINT: finish batches, checkpoint,
 release the leases (others take them within about a second), exit 0.
 Chaos runs only (docs/performance.md): CALI_CHAOS_SEED enables fault injection
 into the lease table (CALI_CHAOS_LEASE_THROTTLE_RATE, _SERVER_ERROR_RATE,
-_AMBIGUOUS_RATE) and makes SIGUSR2 kill the worker threads mid-batch.`)
+_AMBIGUOUS_RATE) and makes SIGUSR2 crash the worker thread of the next batch mid-batch.`)
     .action(async () => {
       const stopRequested = shutdownSignal();
       const config = loadRunConfig(process.env);
@@ -57,6 +57,7 @@ function leaseFaults(chaos: ChaosConfig): { throttleRate: number; serverErrorRat
 function killThreadsOnSignal(consumer: RunningConsumer, logger: Logger, chaos: ChaosConfig): void {
   logger.info({ ...chaos }, 'chaos.enabled');
   process.on('SIGUSR2', () => {
-    void consumer.pool.terminateThreadsMidBatch().then((batchesInFlight) => logger.warn({ batchesInFlight }, 'chaos.threads_killed'));
+    consumer.pool.crashNextBatch();
+    logger.warn('chaos.thread_crash_armed');
   });
 }

@@ -1,5 +1,5 @@
 /**
- * A stand-in for Slack on loopback: incoming webhooks (POST /webhook/...) and
+ * A stand-in for Slack on loopback (tests and chaos runs, never the engine): incoming webhooks (POST /webhook/...) and
  * the Web API (POST /api/chat.postMessage, /api/chat.update), as the official
  * client and our webhook sender call them. It records every request and
  * answers from a script: 429 with Retry-After, 5xx, 4xx with an error code,
@@ -28,6 +28,8 @@ export class SlackStandIn {
   readonly requests: RecordedRequest[] = [];
   /** Answers used in order, one per request, before falling back to success. */
   readonly script: Answer[] = [];
+  /** Asked after the script: an answer for this request, or undefined for success (chaos runs draw failures here). */
+  answerFor: ((request: RecordedRequest) => Answer | undefined) | undefined;
   /** The next request whose body contains this text is held open forever (then it is cleared). */
   holdMatching: string | undefined;
   private server: Server | undefined;
@@ -80,7 +82,7 @@ export class SlackStandIn {
       this.held.add(res);
       return;
     }
-    const answer = this.script.shift();
+    const answer = this.script.shift() ?? this.answerFor?.(record);
     if (answer !== undefined && 'hang' in answer) {
       this.held.add(res);
       return;
