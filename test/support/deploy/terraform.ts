@@ -11,7 +11,16 @@ import { join, relative, resolve } from 'node:path';
 import { getReferencesInExpression, parse } from '@cdktf/hcl2json';
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
-type Blocks = Record<string, Record<string, Record<string, Json>[]>>;
+type Body = Record<string, Json>;
+/** hcl2json's shape: `variable "x" {}` -> variable.x[0]; `resource "t" "n" {}` -> resource.t.n[0]. */
+interface Blocks {
+  variable?: Record<string, Body[]>;
+  output?: Record<string, Body[]>;
+  module?: Record<string, Body[]>;
+  locals?: Body[];
+  resource?: Record<string, Record<string, Body[]>>;
+  data?: Record<string, Record<string, Body[]>>;
+}
 
 export interface TerraformModule {
   readonly dir: string;
@@ -62,7 +71,7 @@ export async function loadModule(dir: string): Promise<TerraformModule> {
       throw new Error(`${path} does not parse: ${error instanceof Error ? error.message : String(error)}`);
     }
     module.files.set(file, json);
-    const blocks = json as unknown as Blocks & { locals?: Record<string, Json>[] };
+    const blocks = json as Blocks;
     for (const [name, [body]] of Object.entries(blocks.variable ?? {})) module.variables.set(name, { hasDefault: body !== undefined && 'default' in body });
     for (const name of Object.keys(blocks.output ?? {})) module.outputs.add(name);
     for (const locals of blocks.locals ?? []) for (const name of Object.keys(locals)) module.locals.add(name);
@@ -156,7 +165,7 @@ export interface PolicyStatement {
 /** The statements of `data "aws_iam_policy_document" "<name>"` in a module. */
 export function policyStatements(module: TerraformModule, name: string): PolicyStatement[] {
   for (const json of module.files.values()) {
-    const blocks = json as unknown as Blocks;
+    const blocks = json as Blocks;
     const document = blocks.data?.aws_iam_policy_document?.[name]?.[0];
     if (document === undefined) continue;
     const statements = (document.statement ?? []) as { sid?: string; actions?: string[]; resources?: string[] }[];
