@@ -62,8 +62,8 @@ function fluentBitConfigMapProblems(objects: readonly K8sObject[]): string[] {
 }
 
 async function expectationsFor(env: Env, objects: readonly K8sObject[]): Promise<RenderedExpectations> {
-  const shards = callArgument(await loadModule(`infra/envs/${env}`), 'kinesis', 'shard_count');
-  if (typeof shards !== 'number') throw new Error(`infra/envs/${env}: module kinesis needs a literal shard_count`);
+  const shards = callArgument(await loadModule(`infra/envs/${env}`), 'cali', 'stream_shard_count');
+  if (typeof shards !== 'number') throw new Error(`infra/envs/${env}: module cali needs a literal stream_shard_count`);
   const config = findGenerated(objects, 'ConfigMap', 'cali-consumer-config').data as Record<string, string>;
   return {
     consumerShutdownBudgetSeconds: consumerShutdownBudgetSeconds(Number(config.CALI_FAILOVER_MS)),
@@ -139,10 +139,12 @@ describe.skipIf(skipReason !== undefined)('k8s/ (kustomize)', () => {
     const root = await loadModule(`infra/envs/${env}`);
     const tfvars = parseYaml(readFileSync(`infra/envs/${env}/terraform.tfvars`, 'utf8').replace(/ = /g, ': ')) as { account_id: string; region: string };
     const name = `cali-${env}`;
-    const main = readFileSync(`infra/envs/${env}/main.tf`, 'utf8');
-    expect(main).toContain(`environment = "${env}"`);
-    expect(main).toContain('name        = "cali-${local.environment}"');
-    expect(callArgument(root, 'kinesis', 'stream_name')).toBe('${local.name}-logs');
+    const stack = await loadModule('infra/modules/cali');
+    expect(callArgument(root, 'cali', 'environment')).toBe(env);
+    expect(readFileSync('infra/modules/cali/main.tf', 'utf8')).toContain('name = "cali-${var.environment}"');
+    expect(callArgument(stack, 'kinesis', 'stream_name')).toBe('${local.name}-logs');
+    expect(callArgument(stack, 'dynamodb', 'app_name')).toBe('${local.name}');
+    expect(callArgument(stack, 'secrets', 'name')).toBe('${local.name}');
     const config = findGenerated(objects, 'ConfigMap', 'cali-consumer-config').data as Record<string, string>;
     expect(config).toMatchObject({
       AWS_REGION: tfvars.region,

@@ -15,7 +15,7 @@ import { checkReferences, loadModule, loadTree, terraformDirs, type TerraformMod
 
 const TERRAFORM = process.env.TERRAFORM ?? '/usr/local/bin/terraform';
 const terraformMissing = existsSync(TERRAFORM) ? undefined : `terraform not found at ${TERRAFORM} (set TERRAFORM): formatting is not checked`;
-const MODULES = ['dynamodb', 'ecr', 'eks', 'github-oidc', 'iam', 'kinesis', 'kms', 'network', 'opensearch', 's3', 'secrets'];
+const MODULES = ['cali', 'dynamodb', 'ecr', 'eks', 'github-oidc', 'iam', 'kinesis', 'kms', 'network', 'opensearch', 's3', 'secrets'];
 
 type Body = Record<string, unknown>;
 
@@ -107,7 +107,7 @@ describe('infra/ (Terraform)', () => {
     expect(block(rule, 'abort_incomplete_multipart_upload').days_after_initiation).toBe(1);
     const defaults = ((s3.files.get('variables.tf')!.variable as Record<string, Body[]>).buckets![0]!.default) as Record<string, unknown>;
     expect(Object.keys(defaults).sort()).toEqual(['archive', 'backup', 'dlq']);
-    for (const env of ['dev', 'prod']) expect(Object.keys(mod(`envs/${env}`).calls.get('s3')!.buckets as Body).sort()).toEqual(['archive', 'backup', 'dlq']);
+    for (const env of ['dev', 'prod']) expect(Object.keys(mod(`envs/${env}`).calls.get('cali')!.buckets as Body).sort()).toEqual(['archive', 'backup', 'dlq']);
   });
 
   it('DynamoDB: the lease table has the KCL key CALI reads, the alert table expires on expiresAt; on demand, PITR, KMS', () => {
@@ -176,11 +176,11 @@ describe('infra/ (Terraform)', () => {
       ['an undeclared variable', 'modules/iam/main.tf', 'resources = [var.stream_arn]', 'resources = [var.stream_arm]', /var\.stream_arm is not declared in modules\/iam/],
       ['an undeclared local', 'modules/s3/main.tf', 'for_each = local.buckets', 'for_each = local.bucket', /local\.bucket is not declared/],
       ['a missing resource', 'modules/iam/main.tf', 'aws_iam_role.irsa["keda-operator"].arn', 'aws_iam_role.irsas["keda-operator"].arn', /resource aws_iam_role\.irsas is not declared/],
-      ['a module output that does not exist', 'envs/prod/main.tf', 'module.kinesis.stream_arn', 'module.kinesis.stream_id', /module\.kinesis\.stream_id: \.\.\/\.\.\/modules\/kinesis has no output "stream_id"/],
-      ['an undeclared module', 'envs/dev/main.tf', 'module.kms.key_arn', 'module.kms_key.key_arn', /module\.kms_key is not declared/],
-      ['an argument the module does not declare', 'envs/dev/main.tf', '  shard_count       = 2\n', '  shard_count       = 2\n  shards = 2\n', /passes "shards", which \.\.\/\.\.\/modules\/kinesis does not declare/],
-      ['a required variable left out', 'envs/prod/main.tf', /  stream_arn\s+= module\.kinesis\.stream_arn\n/, '', /does not set the required variable "stream_arn"/],
-      ['a module source that does not exist', 'envs/dev/main.tf', '"../../modules/kms"', '"../../modules/keys"', /source \.\.\/\.\.\/modules\/keys does not exist/],
+      ['a module output that does not exist', 'modules/cali/main.tf', 'module.kinesis.stream_arn', 'module.kinesis.stream_id', /module\.kinesis\.stream_id: \.\.\/kinesis has no output "stream_id"/],
+      ['an undeclared module', 'modules/cali/main.tf', 'module.kms.key_arn', 'module.kms_key.key_arn', /module\.kms_key is not declared/],
+      ['an argument the module does not declare', 'envs/dev/main.tf', '  stream_shard_count             = 2\n', '  stream_shard_count             = 2\n  stream_shards = 2\n', /passes "stream_shards", which \.\.\/\.\.\/modules\/cali does not declare/],
+      ['a required variable left out', 'envs/prod/main.tf', /  stream_shard_count\s+= 8\n/, '', /does not set the required variable "stream_shard_count"/],
+      ['a module source that does not exist', 'modules/cali/main.tf', '"../kms"', '"../keys"', /source \.\.\/keys does not exist/],
       ['an unpinned registry module', 'modules/network/main.tf', /  version = "~> 5\.21"\n/, '', /must pin a version/],
     ])('fails on %s', async (_name, file, from, to, expected) => {
       expect((await problemsAfter(file, from, to)).join('\n')).toMatch(expected);

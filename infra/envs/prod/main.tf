@@ -1,145 +1,43 @@
-# CALI, production: three zones, a NAT gateway per zone, provisioned shards
-# sized for the load, deletion protection everywhere.
+# CALI, production: three zones with a NAT gateway each, provisioned shards
+# sized for the load, deletion protection, longer retention.
 locals {
-  environment = "prod"
-  name        = "cali-${local.environment}"
   tags = {
     Project     = "cali"
-    Environment = local.environment
+    Environment = "prod"
     ManagedBy   = "terraform"
   }
 }
 
-module "network" {
-  source = "../../modules/network"
+module "cali" {
+  source = "../../modules/cali"
 
-  name               = local.name
-  cidr               = var.vpc_cidr
-  az_count           = 3
-  single_nat_gateway = false
-  enable_flow_log    = true
-  tags               = local.tags
-}
+  environment                = "prod"
+  account_id                 = var.account_id
+  vpc_cidr                   = var.vpc_cidr
+  api_allowed_cidrs          = var.api_allowed_cidrs
+  opensearch_master_role_arn = var.opensearch_master_role_arn
+  github_repository          = var.github_repository
 
-module "eks" {
-  source = "../../modules/eks"
-
-  name                = local.name
-  vpc_id              = module.network.vpc_id
-  private_subnet_ids  = module.network.private_subnet_ids
-  public_access_cidrs = var.api_allowed_cidrs
-  node_instance_types = ["m7i.xlarge"]
-  node_min_size       = 3
-  node_max_size       = 9
-  admin_role_arns = {
-    github-deploy = module.github.role_arns["deploy"]
-  }
-  tags = local.tags
-}
-
-module "kms" {
-  source = "../../modules/kms"
-
-  name                    = local.name
-  deletion_window_in_days = 30
-  tags                    = local.tags
-}
-
-module "s3" {
-  source = "../../modules/s3"
-
-  name          = local.name
-  kms_key_arn   = module.kms.key_arn
-  force_destroy = false
+  single_nat_gateway          = false
+  enable_flow_log             = true
+  node_instance_types         = ["m7i.xlarge"]
+  node_min_size               = 3
+  node_max_size               = 9
+  kms_deletion_window_in_days = 30
+  force_destroy               = false
   buckets = {
     backup  = { infrequent_access_after_days = 30, expire_after_days = 90 }
     dlq     = { infrequent_access_after_days = 30, expire_after_days = 180 }
     archive = { infrequent_access_after_days = 30, expire_after_days = 400 }
   }
-  tags = local.tags
-}
-
-module "kinesis" {
-  source = "../../modules/kinesis"
-
-  stream_name       = "${local.name}-logs"
-  stream_mode       = "PROVISIONED"
-  shard_count       = 8
-  retention_hours   = 72
-  kms_key_arn       = module.kms.key_arn
-  backup_bucket_arn = module.s3.bucket_arns["backup"]
-  tags              = local.tags
-}
-
-module "dynamodb" {
-  source = "../../modules/dynamodb"
-
-  app_name            = local.name
-  kms_key_arn         = module.kms.key_arn
-  deletion_protection = true
-  tags                = local.tags
-}
-
-module "secrets" {
-  source = "../../modules/secrets"
-
-  name                    = local.name
-  kms_key_arn             = module.kms.key_arn
-  recovery_window_in_days = 30
-  tags                    = local.tags
-}
-
-module "ecr" {
-  source = "../../modules/ecr"
-
-  name        = "cali"
-  kms_key_arn = module.kms.key_arn
-  keep_images = 200
-  tags        = local.tags
-}
-
-module "iam" {
-  source = "../../modules/iam"
-
-  name               = local.name
-  oidc_provider_arn  = module.eks.oidc_provider_arn
-  oidc_provider      = module.eks.oidc_provider
-  stream_arn         = module.kinesis.stream_arn
-  firehose_arn       = module.kinesis.firehose_arn
-  lease_table_arn    = module.dynamodb.lease_table_arn
-  archive_bucket_arn = module.s3.bucket_arns["archive"]
-  dlq_bucket_arn     = module.s3.bucket_arns["dlq"]
-  app_secret_arn     = module.secrets.app_secret_arn
-  kms_key_arn        = module.kms.key_arn
-  tags               = local.tags
-}
-
-module "opensearch" {
-  source = "../../modules/opensearch"
-
-  name                     = local.name
-  vpc_id                   = module.network.vpc_id
-  subnet_ids               = module.network.private_subnet_ids
-  client_security_group_id = module.eks.node_security_group_id
-  instance_type            = "r7g.large.search"
-  instance_count           = 3
-  dedicated_master_type    = "m7g.large.search"
-  volume_size_gb           = 200
-  kms_key_arn              = module.kms.key_arn
-  master_role_arn          = var.opensearch_master_role_arn
-  client_role_arns         = [module.iam.consumer_role_arn]
-  tags                     = local.tags
-}
-
-module "github" {
-  source = "../../modules/github-oidc"
-
-  name               = local.name
-  repository         = var.github_repository
-  environment        = local.environment
-  cluster_name       = local.name
-  ecr_repository_arn = module.ecr.repository_arn
-  kms_key_arn        = module.kms.key_arn
-  state_bucket_arn   = "arn:aws:s3:::cali-terraform-state-${var.account_id}"
-  tags               = local.tags
+  stream_shard_count               = 8
+  stream_retention_hours           = 72
+  deletion_protection              = true
+  secret_recovery_window_in_days   = 30
+  keep_images                      = 200
+  opensearch_instance_type         = "r7g.large.search"
+  opensearch_instance_count        = 3
+  opensearch_dedicated_master_type = "m7g.large.search"
+  opensearch_volume_size_gb        = 200
+  tags                             = local.tags
 }
