@@ -10,6 +10,7 @@ import type { RunConfig } from './config/run-config.js';
 import { LeaseCoordinator } from './lease/coordinator.js';
 import { DynamoDbLeaseStore } from './lease/dynamodb-lease-store.js';
 import { LeaseEventBus, type LeaseEvents } from './lease/events.js';
+import type { LeaseStore } from './lease/lease-store.js';
 import { ShardSyncer } from './lease/shard-sync.js';
 import { replayDeadLetters, type DlqReplayOptions, type ReplaySummary } from './pipeline/dlq-replay.js';
 import { PipelineEventBus } from './pipeline/events.js';
@@ -30,6 +31,7 @@ export const REPLAY_WORKER_ID = 'dlq_replay';
 export interface RunningConsumer {
   readonly coordinator: LeaseCoordinator;
   readonly pipeline: RecordPipeline;
+  readonly pool: WorkerPool;
   /** Graceful: finish batches, checkpoint, release leases, flush sinks, close clients. */
   stop(): Promise<void>;
 }
@@ -37,6 +39,8 @@ export interface RunningConsumer {
 export interface ConsumerOptions {
   /** Where incident candidates go until alerting exists; default: one log line per fingerprint per batch. */
   readonly incidents?: IncidentSink;
+  /** Chaos runs wrap the lease table in a fault injector (src/lease/faulty-lease-store.ts). */
+  readonly wrapLeaseStore?: (store: LeaseStore) => LeaseStore;
 }
 
 /** Every lease and pipeline event becomes one structured log line: the event name is the message. */
@@ -44,9 +48,9 @@ function logEvents(lease: LeaseEventBus, pipeline: PipelineEventBus, logger: Log
   const names: (keyof LeaseEvents)[] = [
     'lease.taken', 'lease.handoff_requested', 'lease.handed_over', 'lease.lost', 'lease.released', 'lease.renewal_failed',
     'lease.created', 'lease.deleted', 'lease.item_skipped', 'shard.ended', 'shard_sync.completed', 'shard_sync.failed',
-    'take_cycle.failed', 'processor.failed',
+    'take_cycle.failed', 'processor.failed', 'parents_check.failed',
   ];
-  const warnings = new Set<keyof LeaseEvents>(['lease.lost', 'lease.renewal_failed', 'lease.item_skipped', 'shard_sync.failed', 'take_cycle.failed', 'processor.failed']);
+  const warnings = new Set<keyof LeaseEvents>(['lease.lost', 'lease.renewal_failed', 'lease.item_skipped', 'shard_sync.failed', 'take_cycle.failed', 'processor.failed', 'parents_check.failed']);
   for (const name of names) {
     lease.on(name, (payload: object) => {
       if (warnings.has(name)) logger.warn(payload, name);
@@ -58,6 +62,7 @@ function logEvents(lease: LeaseEventBus, pipeline: PipelineEventBus, logger: Log
   });
   pipeline.on('sink.retry', (payload) => logger.warn(payload, 'sink.retry'));
   pipeline.on('worker.crashed', (payload) => logger.warn(payload, 'worker.crashed'));
+  pipeline.on('worker.pool_replaced', (payload) => logger.warn(payload, 'worker.pool_replaced'));
   pipeline.on('shard.cancelled', (payload) => logger.info(payload, 'shard.cancelled'));
 }
 
@@ -81,6 +86,7 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
     threads: config.workerThreads,
     settings: WORKER_SETTINGS,
     onWorkerCrash: (error, records) => pipelineEvents.emit('worker.crashed', { records, error: error instanceof Error ? error.message : String(error) }),
+    onPoolReplaced: () => pipelineEvents.emit('worker.pool_replaced', { threads: config.workerThreads }),
   });
   const archive = ArchiveSink.create(config.archive, { workerId, s3Client: s3 });
   const dlq = DlqSink.create(config.dlq, { workerId, s3Client: s3 });
@@ -90,11 +96,12 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
     },
   };
   const pipeline = new RecordPipeline(pool, { archive, dlq, incidents }, {}, pipelineEvents);
+  const leaseStore = options.wrapLeaseStore?.(store) ?? store;
   const coordinator = new LeaseCoordinator({
-    store,
+    store: leaseStore,
     config: config.lease,
     events: leaseEvents,
-    syncer: new ShardSyncer(kinesis, streamName, store, config.lease.initialPosition, leaseEvents),
+    syncer: new ShardSyncer(kinesis, streamName, leaseStore, config.lease.initialPosition, leaseEvents),
     processorFactory: (shardId) => pipeline.processorFor(shardId),
     readerFactory: ({ shardId, from, atTimestampMs }) => new KinesisShardReader(kinesis, { streamName }, shardId, from, atTimestampMs),
   });
@@ -115,6 +122,7 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
   return {
     coordinator,
     pipeline,
+    pool,
     async stop() {
       await coordinator.stop();
       await closeAll();

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compileLeaseConfig, type LeaseConfigInput } from '../src/lease/config.js';
 import { LeaseCoordinator } from '../src/lease/coordinator.js';
 import { LeaseEventBus, type LeaseEvents } from '../src/lease/events.js';
+import { newLease } from '../src/lease/lease.js';
 import { FaultInjectingLeaseStore } from '../src/lease/faulty-lease-store.js';
 import type { LeaseStore } from '../src/lease/lease-store.js';
 import { MemoryLeaseStore } from '../src/lease/memory-lease-store.js';
@@ -24,7 +25,7 @@ afterEach(async () => {
 function worker(workerId: string, store: LeaseStore, stream: FakeStream, ledger: ProcessingLedger, options: { blockWhile?: () => boolean; config?: LeaseConfigInput } = {}) {
   const events = new LeaseEventBus();
   const log: { name: keyof LeaseEvents; at: number; leaseKey?: string; reason?: string }[] = [];
-  for (const name of ['lease.taken', 'lease.lost', 'lease.released', 'lease.handed_over', 'lease.item_skipped', 'lease.renewal_failed'] as const) {
+  for (const name of ['lease.taken', 'lease.lost', 'lease.released', 'lease.handed_over', 'lease.item_skipped', 'lease.renewal_failed', 'parents_check.failed'] as const) {
     events.on(name, (payload: { leaseKey?: string; reason?: string }) => log.push({ name, at: performance.now(), leaseKey: payload.leaseKey, reason: payload.reason }));
   }
   const coordinator = new LeaseCoordinator({
@@ -94,6 +95,21 @@ describe('lease coordinator', () => {
     const lostAfter = Math.max(...w.log.filter((e) => e.name === 'lease.lost').map((e) => e.at)) - outageAt;
     // The hold deadline (failover - renew interval) from the last confirmed renewal.
     expect(lostAfter).toBeLessThan(2_000);
+  });
+
+  it('waits out a failing look at the parent leases instead of crashing, then processes the child', async () => {
+    const memory = new MemoryLeaseStore();
+    // Only the parents check reads single leases; half of those reads are throttled.
+    const faulty = new FaultInjectingLeaseStore(memory, { seed: 3, operations: { getLease: { throttleRate: 0.5 } } });
+    await memory.createLeaseIfNotExists(newLease({ shardId: 'shardId-000000000000', parentShardIds: ['shardId-parent'] }, 'TRIM_HORIZON'));
+    const stream = new FakeStream(1);
+    stream.append(20);
+    const ledger = new ProcessingLedger();
+    const w = worker('w', faulty, stream, ledger);
+    await w.coordinator.start();
+    await waitFor('child processed', () => ledger.processed.size === 20, 10_000);
+    expect(faulty.injected.throttles).toBeGreaterThan(0);
+    expect(w.log.some((e) => e.name === 'parents_check.failed' && e.leaseKey === 'shardId-000000000000')).toBe(true);
   });
 
   it('never lets two racing workers process one shard at the same time', async () => {

@@ -168,4 +168,26 @@ describe('worker pool', () => {
     const after = await pool.run('s', records(list.slice(0, 5)));
     expect(after.archiveLines).toBe(5);
   }, 60_000);
+
+  it('survives threads killed mid-batch, also while they boot, without a worker_crash dead letter', async () => {
+    let replaced = 0;
+    let crashes = 0;
+    const pool = new WorkerPool({ threads: 2, settings: SETTINGS, onPoolReplaced: () => replaced++, onWorkerCrash: () => crashes++ });
+    pools.push(pool);
+    const list = events(400, { invalidRatio: 0 });
+    // Back to back: the second kill hits the replacements while they boot, which piscina
+    // itself never replaces again (without the pool's own replacement this hangs).
+    for (let kill = 0; kill < 4; kill++) {
+      const batches = Array.from({ length: 4 }, (_, i) => pool.run(`s${i}`, records(list)));
+      expect(await pool.terminateThreadsMidBatch()).toBeGreaterThan(0);
+      const second = pool.terminateThreadsMidBatch();
+      for (const result of await Promise.all(batches)) {
+        expect(result.invalid).toEqual([]);
+        expect(result.archiveLines).toBe(400);
+      }
+      await second;
+    }
+    expect(crashes).toBeGreaterThan(0);
+    expect(replaced).toBeGreaterThan(0);
+  }, 60_000);
 });

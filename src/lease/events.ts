@@ -29,6 +29,8 @@ export interface LeaseEvents {
   'shard_sync.failed': [{ error: string }];
   /** A scan/take cycle failed (store unreachable); the next cycle tries again. */
   'take_cycle.failed': [{ error: string }];
+  /** Reading the parent shards' leases failed; the child waits and looks again. */
+  'parents_check.failed': [{ leaseKey: string; error: string }];
   /** A record processor callback threw; the shard consumer restarts from the last checkpoint. */
   'processor.failed': [{ leaseKey: string; callback: string; error: string }];
 }

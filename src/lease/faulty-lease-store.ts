@@ -22,7 +22,7 @@ import type { Lease } from './lease.js';
 import { LeaseStoreError, type CheckpointUpdate, type LeaseListing, type LeaseStore } from './lease-store.js';
 
 /** mulberry32: small and fast, with a period far beyond any test's number of calls. */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

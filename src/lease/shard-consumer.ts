@@ -99,7 +99,7 @@ export class ShardConsumer {
 
   private async run(): Promise<void> {
     const parents = this.held.lease.parentShardIds;
-    while (parents.length > 0 && !this.haltSignal.aborted && !(await this.deps.parentsDone(parents))) {
+    while (parents.length > 0 && !this.haltSignal.aborted && !(await this.parentsFinished(parents))) {
       await sleep(this.deps.config.takeIntervalMs, this.haltSignal);
     }
     for (let attempt = 0; !this.haltSignal.aborted; attempt++) {
@@ -119,6 +119,16 @@ export class ShardConsumer {
       await this.deps.processor.shutdownRequested({ shardId: this.shardId }, this.checkpointer);
     } catch (error) {
       this.deps.events.emit('processor.failed', { leaseKey: this.shardId, callback: 'shutdownRequested', error: errorText(error) });
+    }
+  }
+
+  /** A failed look at the parents' leases (throttling, an outage) means "not yet": the wait goes on. */
+  private async parentsFinished(parents: readonly string[]): Promise<boolean> {
+    try {
+      return await this.deps.parentsDone(parents);
+    } catch (error) {
+      this.deps.events.emit('parents_check.failed', { leaseKey: this.shardId, error: errorText(error) });
+      return false;
     }
   }
 

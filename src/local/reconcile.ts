@@ -44,6 +44,8 @@ export interface SinkReconciliation {
   readonly lost: number;
   /** Copies beyond the first (at-least-once redelivery after a crash). */
   readonly duplicates: number;
+  /** The same, per shard that has any: where they are tells which failure caused them. */
+  readonly duplicatesByShard: Readonly<Record<string, number>>;
   readonly deadLetters: readonly DeadLetter[];
 }
 
@@ -63,14 +65,18 @@ export async function reconcileSinks(stream: ReadonlyMap<string, readonly string
   let expected = 0;
   let lost = 0;
   let duplicates = 0;
+  const duplicatesByShard: Record<string, number> = {};
   for (const [shardId, sequences] of stream) {
+    let shardDuplicates = 0;
     for (const sequence of sequences) {
       expected++;
       // Simulator records are single JSON objects: sub-sequence 0.
       const n = seen.get(`${shardId}/${sequence}/0`) ?? 0;
       if (n === 0) lost++;
-      else duplicates += n - 1;
+      else shardDuplicates += n - 1;
     }
+    duplicates += shardDuplicates;
+    if (shardDuplicates > 0) duplicatesByShard[shardId] = shardDuplicates;
   }
-  return { expected, archived, deadLettered: deadLetters.length, lost, duplicates, deadLetters };
+  return { expected, archived, deadLettered: deadLetters.length, lost, duplicates, duplicatesByShard, deadLetters };
 }

@@ -12,6 +12,8 @@ export interface PipelineEvents {
   /** A required sink failed a write; the batch is retried, the shard's checkpoint waits. */
   'sink.retry': [{ shardId: string; sink: string; error: string; attempt: number }];
   'worker.crashed': [{ records: number; error: string }];
+  /** piscina had stopped replacing dead threads; a new pool took over (see WorkerPool). */
+  'worker.pool_replaced': [{ threads: number }];
   'incidents.detected': [{ shardId: string; candidates: readonly IncidentCandidate[] }];
   /** In-flight work of a shard was dropped because its lease was lost (nothing checkpointed). */
   'shard.cancelled': [{ shardId: string; inFlightBatches: number }];

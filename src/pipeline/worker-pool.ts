@@ -14,6 +14,7 @@ import type { FingerprintConfig } from '../workers/fingerprint/config.js';
 import { MAX_PODS_PER_CANDIDATE, type BatchResult, type IncidentCandidate, type WorkerSettings } from '../workers/protocol.js';
 import type { WorkerData } from '../workers/worker-entry.js';
 import { packBatch } from './pack.js';
+import { sleep } from '../sleep.js';
 
 export interface WorkerPoolOptions {
   /** Worker threads; default: available parallelism, at least 1. */
@@ -26,6 +27,8 @@ export interface WorkerPoolOptions {
   readonly filename?: string;
   /** Told about every crashed attempt (for metrics and logs). */
   readonly onWorkerCrash?: (error: unknown, records: number) => void;
+  /** Told when the pool had to be rebuilt because piscina stopped replacing dead threads. */
+  readonly onPoolReplaced?: () => void;
 }
 
 /** The compiled worker beside this module; from source (vitest) the build's copy. */
@@ -83,13 +86,20 @@ export function mergeResults(first: BatchResult, second: BatchResult, firstCount
 }
 
 export class WorkerPool {
-  private readonly piscina: Piscina;
+  private piscina: Piscina;
   readonly threads: number;
+  private attemptsInFlight = 0;
+  private destroyed = false;
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.threads = Math.max(1, options.threads ?? availableParallelism());
+    this.piscina = this.createPiscina();
+  }
+
+  private createPiscina(): Piscina {
+    const { options } = this;
     const workerData: WorkerData = { settings: options.settings, fingerprint: options.fingerprint ?? {} };
-    this.piscina = new Piscina({
+    const piscina = new Piscina({
       filename: options.filename ?? defaultWorkerFilename(),
       minThreads: this.threads,
       maxThreads: this.threads,
@@ -101,7 +111,24 @@ export class WorkerPool {
       workerData,
     });
     // Without a listener an error in an idle worker would crash the process.
-    this.piscina.on('error', (error: unknown) => options.onWorkerCrash?.(error, 0));
+    piscina.on('error', (error: unknown) => options.onWorkerCrash?.(error, 0));
+    // After piscina's own replacement (synchronous with the removal) has had its chance.
+    piscina.on('workerDestroy', () => setImmediate(() => this.replaceIfShortOfThreads(piscina)));
+    return piscina;
+  }
+
+  /**
+   * piscina stops replacing threads for good once one dies before it was
+   * ready (it assumes a broken worker script): the pool would then hang with
+   * its batches queued and stall every shard. When a dead thread left
+   * `piscina` short, a fresh piscina takes over; destroying the old one fails
+   * its queued batches, which run() retries on the new one.
+   */
+  private replaceIfShortOfThreads(piscina: Piscina): void {
+    if (this.destroyed || piscina !== this.piscina || piscina.threads.length >= this.threads) return;
+    this.piscina = this.createPiscina();
+    this.options.onPoolReplaced?.();
+    piscina.destroy().catch((error: unknown) => this.options.onWorkerCrash?.(error, 0));
   }
 
   /** Share of thread time busy since start, 0..1. */
@@ -139,12 +166,32 @@ export class WorkerPool {
     return mergeResults(first, second, middle);
   }
 
+  /**
+   * For chaos runs: waits (up to `waitMs`) until a batch is in a thread, then
+   * ends every thread the way a crash does: piscina fails the batches they
+   * held, run() retries them, and replacement threads start. Resolves with
+   * the number of batches that were in flight (0 if none came in time).
+   */
+  async terminateThreadsMidBatch(waitMs = 10_000): Promise<number> {
+    const deadline = Date.now() + waitMs;
+    while (this.attemptsInFlight === 0 && Date.now() < deadline) await sleep(5);
+    const inFlight = this.attemptsInFlight;
+    if (inFlight > 0) await Promise.all(this.piscina.threads.map((thread) => thread.terminate()));
+    return inFlight;
+  }
+
   async destroy(): Promise<void> {
+    this.destroyed = true;
     await this.piscina.destroy();
   }
 
-  private attempt(shardId: string, records: readonly StreamRecord[]): Promise<BatchResult> {
+  private async attempt(shardId: string, records: readonly StreamRecord[]): Promise<BatchResult> {
     const packed = packBatch(shardId, records);
-    return this.piscina.run(packed.task, { transferList: packed.transferList }) as Promise<BatchResult>;
+    this.attemptsInFlight++;
+    try {
+      return (await this.piscina.run(packed.task, { transferList: packed.transferList })) as BatchResult;
+    } finally {
+      this.attemptsInFlight--;
+    }
   }
 }

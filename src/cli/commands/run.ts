@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
+import { loadChaosConfig, type ChaosConfig } from '../../config/chaos-config.js';
 import { loadRunConfig } from '../../config/run-config.js';
-import { startConsumer } from '../../main.js';
+import { FaultInjectingLeaseStore } from '../../lease/faulty-lease-store.js';
+import { startConsumer, type ConsumerOptions, type RunningConsumer } from '../../main.js';
 import { shutdownSignal } from '../shutdown.js';
 
 export function registerRun(program: Command): void {
@@ -15,14 +17,39 @@ default "cali"), CALI_WORKER_ID (default host-pid), CALI_FAILOVER_MS (default
 AWS_ENDPOINT_URL_KINESIS / AWS_ENDPOINT_URL_DYNAMODB for emulators, CALI_LOG_LEVEL
 (info; debug logs every batch).
 Logs are JSON lines on stdout. SIGTERM or SIGINT: finish batches, checkpoint,
-release the leases (others take them within about a second), exit 0.`)
+release the leases (others take them within about a second), exit 0.
+Chaos runs only (docs/performance.md): CALI_CHAOS_SEED enables fault injection
+into the lease table (CALI_CHAOS_LEASE_THROTTLE_RATE, _SERVER_ERROR_RATE,
+_AMBIGUOUS_RATE) and makes SIGUSR2 kill the worker threads mid-batch.`)
     .action(async () => {
       const stopRequested = shutdownSignal();
       const config = loadRunConfig(process.env);
+      const chaos = loadChaosConfig(process.env);
       const logger = pino({ level: config.logLevel, base: { workerId: config.lease.workerId }, timestamp: pino.stdTimeFunctions.epochTime });
-      const consumer = await startConsumer(config, logger);
+      const injectors: FaultInjectingLeaseStore[] = [];
+      const options: ConsumerOptions = chaos === undefined ? {} : {
+        wrapLeaseStore: (store) => {
+          const injector = new FaultInjectingLeaseStore(store, { seed: chaos.seed, faults: leaseFaults(chaos) });
+          injectors.push(injector);
+          return injector;
+        },
+      };
+      const consumer = await startConsumer(config, logger, options);
+      if (chaos !== undefined) killThreadsOnSignal(consumer, logger, chaos);
       const signal = await stopRequested;
       logger.info({ signal }, 'consumer.stopping');
       await consumer.stop();
+      for (const injector of injectors) logger.info({ ...injector.injected }, 'chaos.lease_faults');
     });
+}
+
+function leaseFaults(chaos: ChaosConfig): { throttleRate: number; serverErrorRate: number; ambiguousRate: number } {
+  return { throttleRate: chaos.leaseThrottleRate, serverErrorRate: chaos.leaseServerErrorRate, ambiguousRate: chaos.leaseAmbiguousRate };
+}
+
+function killThreadsOnSignal(consumer: RunningConsumer, logger: Logger, chaos: ChaosConfig): void {
+  logger.info({ ...chaos }, 'chaos.enabled');
+  process.on('SIGUSR2', () => {
+    void consumer.pool.terminateThreadsMidBatch().then((batchesInFlight) => logger.warn({ batchesInFlight }, 'chaos.threads_killed'));
+  });
 }
