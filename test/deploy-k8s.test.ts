@@ -208,6 +208,7 @@ describe.skipIf(skipReason !== undefined)('k8s/ (kustomize)', () => {
       ['Fluent Bit grace below its own', 'k8s/base/fluent-bit/daemonset.yaml', 'terminationGracePeriodSeconds: 35', 'terminationGracePeriodSeconds: 20', /must exceed service\.grace 25/],
       ['Fluent Bit without its variables', 'k8s/base/fluent-bit/daemonset.yaml', / {10}envFrom:\n {12}- configMapRef:\n {16}name: fluent-bit-env\n/, '', /reads \$\{CALI_FIREHOSE_STREAM\}/],
       ['no zone spread', 'k8s/base/consumer/deployment.yaml', 'topologyKey: topology.kubernetes.io/zone', 'topologyKey: example.com/rack', /zone topology spread/],
+      ['no NetworkPolicy', 'k8s/base/consumer/kustomization.yaml', '  - networkpolicy.yaml\n', '', /Deployment\/cali-consumer: no NetworkPolicy restricts ingress/],
       ['no PodDisruptionBudget', 'k8s/base/consumer/kustomization.yaml', '  - pdb.yaml\n', '', /no PodDisruptionBudget/],
     ])('fails on %s', async (_name, file, from, to, expected, env: Env = 'prod') => {
       const objects = renderBroken(file, from, to, env);

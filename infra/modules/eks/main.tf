@@ -29,9 +29,14 @@ module "eks" {
   cluster_enabled_log_types = ["api", "audit", "authenticator"]
 
   cluster_addons = {
-    coredns                = { most_recent = true }
-    kube-proxy             = { most_recent = true }
-    vpc-cni                = { most_recent = true, before_compute = true }
+    coredns    = { most_recent = true }
+    kube-proxy = { most_recent = true }
+    vpc-cni = {
+      most_recent    = true
+      before_compute = true
+      # The network policy agent enforces the NetworkPolicies of k8s/.
+      configuration_values = jsonencode({ enableNetworkPolicy = "true" })
+    }
     eks-pod-identity-agent = { most_recent = true }
   }
 

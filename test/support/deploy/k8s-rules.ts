@@ -220,6 +220,15 @@ export function checkRendered(objects: readonly K8sObject[], expect: RenderedExp
   consumerRules(objects, all, expect, problems);
   fluentBitRules(objects, all, expect, problems);
   referenceRules(objects, all, problems);
+  for (const w of all.filter((x) => x.namespace === 'cali')) {
+    const covered = objects.some((o) => {
+      if (o.kind !== 'NetworkPolicy' || o.metadata.namespace !== 'cali') return false;
+      const spec = o.spec as { podSelector?: { matchLabels?: Record<string, string> }; policyTypes?: string[] };
+      const labels = spec.podSelector?.matchLabels;
+      return (labels === undefined || Object.keys(labels).length === 0 || selects(labels, w.podLabels)) && (spec.policyTypes ?? []).includes('Ingress');
+    });
+    if (!covered) problems.push(`${w.id}: no NetworkPolicy restricts ingress to its pods`);
+  }
   const cron = all.find((w) => w.object.kind === 'CronJob' && w.object.metadata.name === 'cali-quality');
   if (cron === undefined) problems.push('CronJob/cali-quality is missing');
   else {
