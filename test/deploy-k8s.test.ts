@@ -134,7 +134,7 @@ describe.skipIf(skipReason !== undefined)('k8s/ (kustomize)', () => {
     expect(prop(fluentBit.service, 'storage.max_chunks_up')).toBeDefined();
   });
 
-  it.each(ENVS)('overlays/%s agrees with infra/envs/%s: names, account, region, role ARNs', async (env) => {
+  it.each(ENVS)('overlays/%s agrees with its Terraform environment: names, account, region, role ARNs', async (env) => {
     const objects = overlay(env);
     const root = await loadModule(`infra/envs/${env}`);
     const tfvars = parseYaml(readFileSync(`infra/envs/${env}/terraform.tfvars`, 'utf8').replace(/ = /g, ': ')) as { account_id: string; region: string };
@@ -209,6 +209,7 @@ describe.skipIf(skipReason !== undefined)('k8s/ (kustomize)', () => {
       ['Fluent Bit without its variables', 'k8s/base/fluent-bit/daemonset.yaml', / {10}envFrom:\n {12}- configMapRef:\n {16}name: fluent-bit-env\n/, '', /reads \$\{CALI_FIREHOSE_STREAM\}/],
       ['no zone spread', 'k8s/base/consumer/deployment.yaml', 'topologyKey: topology.kubernetes.io/zone', 'topologyKey: example.com/rack', /zone topology spread/],
       ['no NetworkPolicy', 'k8s/base/consumer/kustomization.yaml', '  - networkpolicy.yaml\n', '', /Deployment\/cali-consumer: no NetworkPolicy restricts ingress/],
+      ['an object without a namespace', 'k8s/base/kustomization.yaml', '  - fluent-bit\n', '  - fluent-bit\nconfigMapGenerator:\n  - name: stray\n    literals: ["a=b"]\n', /ConfigMap\/stray-\w+: no namespace/],
       ['no PodDisruptionBudget', 'k8s/base/consumer/kustomization.yaml', '  - pdb.yaml\n', '', /no PodDisruptionBudget/],
     ])('fails on %s', async (_name, file, from, to, expected, env: Env = 'prod') => {
       const objects = renderBroken(file, from, to, env);

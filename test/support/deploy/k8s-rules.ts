@@ -213,8 +213,14 @@ function referenceRules(objects: readonly K8sObject[], all: Workload[], problems
   }
 }
 
+/** Kinds that live outside namespaces; anything else without one would land in `default`. */
+const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PriorityClass', 'StorageClass', 'ClusterSecretStore', 'ClusterTriggerAuthentication']);
+
 export function checkRendered(objects: readonly K8sObject[], expect: RenderedExpectations): string[] {
   const problems: string[] = [];
+  for (const o of objects) {
+    if (!CLUSTER_SCOPED.has(o.kind) && !o.metadata.namespace) problems.push(`${o.kind}/${o.metadata.name}: no namespace (it would land in "default")`);
+  }
   const all = workloads(objects);
   for (const w of all) containerRules(w, problems);
   consumerRules(objects, all, expect, problems);
