@@ -152,6 +152,7 @@ describe.skipIf(skipReason !== undefined)('k8s/ (kustomize)', () => {
       CALI_APP_NAME: name,
       CALI_ARCHIVE_URI: `s3://${name}-archive-${tfvars.account_id}/archive/`,
       CALI_DLQ_URI: `s3://${name}-dlq-${tfvars.account_id}/dlq/`,
+      CALI_QUALITY_REPORT_URI: `s3://${name}-archive-${tfvars.account_id}/quality/`,
     });
     const fluentEnv = findGenerated(objects, 'ConfigMap', 'fluent-bit-env').data as Record<string, string>;
     expect(fluentEnv).toEqual({ AWS_REGION: tfvars.region, CALI_STREAM_NAME: `${name}-logs`, CALI_FIREHOSE_STREAM: `${name}-logs-backup` });

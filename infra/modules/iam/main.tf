@@ -81,7 +81,8 @@ data "aws_iam_policy_document" "consumer" {
   }
 }
 
-# `cali quality`: list and read the archive and the DLQ under their prefixes.
+# `cali quality`: list and read the archive and the DLQ under their prefixes,
+# write its reports (validation-result.json, report.html) under one prefix.
 data "aws_iam_policy_document" "quality" {
   statement {
     sid       = "ListArchiveAndDlq"
@@ -99,8 +100,13 @@ data "aws_iam_policy_document" "quality" {
     resources = ["${var.archive_bucket_arn}/${var.archive_prefix}*", "${var.dlq_bucket_arn}/${var.dlq_prefix}*"]
   }
   statement {
+    sid       = "WriteReports"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.archive_bucket_arn}/${var.quality_report_prefix}*"]
+  }
+  statement {
     sid       = "DataKey"
-    actions   = ["kms:Decrypt"]
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
   }
 }

@@ -39,6 +39,12 @@ variable "archive_prefix" {
   default     = "archive/"
 }
 
+variable "quality_report_prefix" {
+  description = "Key prefix in the archive bucket where `cali quality` writes its reports (the CronJob's --report)."
+  type        = string
+  default     = "quality/"
+}
+
 variable "dlq_bucket_arn" {
   description = "The DLQ bucket."
   type        = string
