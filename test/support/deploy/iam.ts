@@ -93,32 +93,36 @@ export const IMPLIED_KMS: Record<string, string[]> = {
   's3:GetObject': ['kms:Decrypt'],
 };
 
-/** Which policy resources each service's actions may name: the workload's own resources, never "*". */
-export type ResourceRules = Record<string, readonly RegExp[]>;
+/** Action -> the exact policy resources (Terraform expressions) it must be granted on. */
+export type Grants = Map<string, Set<string>>;
 
-export function comparePolicy(
-  role: string,
-  required: ReadonlySet<string>,
-  statements: readonly PolicyStatement[],
-  resources: ResourceRules,
-): string[] {
+export function grant(grants: Grants, action: string, ...resources: string[]): void {
+  if (!grants.has(action)) grants.set(action, new Set());
+  for (const resource of resources) grants.get(action)!.add(resource);
+}
+
+/**
+ * Compares what the code needs (action on resource, plus the KMS use it
+ * implies, on `kmsKey`) with what the statements allow, pair by pair: a call
+ * allowed on the wrong table is as wrong as a missing call.
+ */
+export function comparePolicy(role: string, required: Grants, kmsKey: string, statements: readonly PolicyStatement[]): string[] {
   const problems: string[] = [];
-  const implied = new Set([...required].flatMap((a) => IMPLIED_KMS[a] ?? []));
-  const expected = new Set([...required, ...implied]);
-  const allowed = new Set(statements.flatMap((s) => s.actions));
-  for (const action of [...expected].sort()) if (!allowed.has(action)) problems.push(`${role}: the code calls ${action} but the policy does not allow it`);
-  for (const action of [...allowed].sort()) if (!expected.has(action)) problems.push(`${role}: the policy allows ${action}, which the code never calls`);
+  const expected = new Set<string>();
+  for (const [action, resources] of required) {
+    for (const resource of resources) expected.add(`${action} on ${resource}`);
+    for (const implied of IMPLIED_KMS[action] ?? []) expected.add(`${implied} on ${kmsKey}`);
+  }
+  const allowed = new Set<string>();
   for (const statement of statements) {
     const services = new Set(statement.actions.map((a) => a.split(':')[0]!));
     const id = `${role} statement ${statement.sid ?? statement.actions.join(',')}`;
     if (services.size !== 1) problems.push(`${id}: mixes services (${[...services].join(', ')}); one service per statement keeps resources exact`);
     if (statement.actions.some((a) => a.includes('*'))) problems.push(`${id}: wildcard action`);
-    const [service] = services;
-    const rules = service === undefined ? undefined : resources[service];
-    for (const resource of statement.resources) {
-      if (resource === '*' || rules === undefined || !rules.some((r) => r.test(resource))) problems.push(`${id}: resource ${resource} is not one of ${service}'s resources for this role`);
-    }
     if (statement.resources.length === 0) problems.push(`${id}: no resources`);
+    for (const action of statement.actions) for (const resource of statement.resources) allowed.add(`${action} on ${resource}`);
   }
+  for (const pair of [...expected].sort()) if (!allowed.has(pair)) problems.push(`${role}: the code calls ${pair} but the policy does not allow it`);
+  for (const pair of [...allowed].sort()) if (!expected.has(pair)) problems.push(`${role}: the policy allows ${pair}, which the code never calls`);
   return problems;
 }
