@@ -12,8 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { loadRunConfig } from '../src/config/run-config.js';
-import { compileLeaseConfig } from '../src/lease/config.js';
+import { loadRunConfig, type RunConfig } from '../src/config/run-config.js';
 import { DEFAULT_MAX_OBJECT_AGE_MS } from '../src/pipeline/sinks/object-writer-config.js';
 import { DEFAULT_RETRY_POLICY } from '../src/pipeline/sinks/retry-policy.js';
 import { flbSize, loadFluentBitConfig, prop } from './support/fluent-bit-engine.js';
@@ -28,16 +27,22 @@ type Env = (typeof ENVS)[number];
 
 /**
  * What `cali run` may need between SIGTERM and exit with healthy sinks, from
- * the code's own settings (src/main.ts stop()): the open archive/DLQ object is
- * sealed after maxObjectAgeMs, its PUT is one attempt bounded by
- * attemptTimeoutMs, then the checkpoint and the lease release are one
- * DynamoDB write each, bounded by the lease store's operation timeout
- * (max(1 s, renew interval), src/main.ts).
+ * the code's own settings (src/main.ts stop()), for the configuration an
+ * overlay gives it: the open archive/DLQ object is sealed after
+ * maxObjectAgeMs, its PUT is one attempt bounded by attemptTimeoutMs, then the
+ * checkpoint and the lease release are one DynamoDB write each, bounded by the
+ * lease store's operation timeout (max(1 s, renew interval), src/main.ts);
+ * with alerting configured, its flush is bounded by its own shutdown timeout.
  */
-function consumerShutdownBudgetSeconds(failoverMs: number): number {
-  const lease = compileLeaseConfig({ failoverMs, workerId: 'budget' });
-  const dynamoWriteMs = Math.max(1_000, lease.renewIntervalMs);
-  return (DEFAULT_MAX_OBJECT_AGE_MS + DEFAULT_RETRY_POLICY.attemptTimeoutMs + 2 * dynamoWriteMs) / 1000;
+function consumerShutdownBudgetSeconds(config: RunConfig): number {
+  const dynamoWriteMs = Math.max(1_000, config.lease.renewIntervalMs);
+  const alertFlushMs = (config as { alerting?: { shutdownTimeoutMs?: number } }).alerting?.shutdownTimeoutMs ?? 0;
+  return (DEFAULT_MAX_OBJECT_AGE_MS + DEFAULT_RETRY_POLICY.attemptTimeoutMs + 2 * dynamoWriteMs + alertFlushMs) / 1000;
+}
+
+function consumerConfig(objects: readonly K8sObject[]): RunConfig {
+  const data = findGenerated(objects, 'ConfigMap', 'cali-consumer-config').data as Record<string, string>;
+  return loadRunConfig({ ...data, CALI_WORKER_ID: 'cali-consumer-7d9f8-abcde' });
 }
 
 const fluentBit = loadFluentBitConfig('fluent-bit');
@@ -64,9 +69,8 @@ function fluentBitConfigMapProblems(objects: readonly K8sObject[]): string[] {
 async function expectationsFor(env: Env, objects: readonly K8sObject[]): Promise<RenderedExpectations> {
   const shards = callArgument(await loadModule(`infra/envs/${env}`), 'cali', 'stream_shard_count');
   if (typeof shards !== 'number') throw new Error(`infra/envs/${env}: module cali needs a literal stream_shard_count`);
-  const config = findGenerated(objects, 'ConfigMap', 'cali-consumer-config').data as Record<string, string>;
   return {
-    consumerShutdownBudgetSeconds: consumerShutdownBudgetSeconds(Number(config.CALI_FAILOVER_MS)),
+    consumerShutdownBudgetSeconds: consumerShutdownBudgetSeconds(consumerConfig(objects)),
     streamShards: shards,
     fluentBitGraceSeconds: Number(prop(fluentBit.service, 'grace')),
     fluentBitMemoryBudgetBytes,
@@ -96,9 +100,9 @@ describe.skipIf(skipReason !== undefined)('k8s/ (kustomize)', () => {
   });
 
   it('the grace period covers a shutdown computed from the code, which is not trivially small', () => {
-    const budget = consumerShutdownBudgetSeconds(10_000);
-    expect(budget).toBeGreaterThan(30);
     for (const env of ENVS) {
+      const budget = consumerShutdownBudgetSeconds(consumerConfig(overlay(env)));
+      expect(budget).toBeGreaterThan(30);
       const pod = (find(overlay(env), 'Deployment', 'cali-consumer').spec as { template: { spec: { terminationGracePeriodSeconds: number } } }).template.spec;
       expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(budget);
     }
@@ -106,7 +110,7 @@ describe.skipIf(skipReason !== undefined)('k8s/ (kustomize)', () => {
 
   it.each(ENVS)('overlays/%s: the consumer ConfigMap passes CALI\'s own configuration validation', (env) => {
     const data = findGenerated(overlay(env), 'ConfigMap', 'cali-consumer-config').data as Record<string, string>;
-    const config = loadRunConfig({ ...data, CALI_WORKER_ID: 'cali-consumer-7d9f8-abcde' });
+    const config = consumerConfig(overlay(env));
     expect(config.stream.streamName).toBe(data.CALI_STREAM_NAME);
     expect(config.archive.destination).toMatchObject({ kind: 's3' });
     expect(config.dlq.destination).toMatchObject({ kind: 's3' });
