@@ -9,6 +9,7 @@ import { decodeSuite } from './suites/decode.js';
 import { fingerprintSuite } from './suites/fingerprint.js';
 import { pipelineSuite } from './suites/pipeline.js';
 import { simulatorSuite } from './suites/simulator.js';
+import { telemetrySuite } from './suites/telemetry.js';
 import { validationSuite } from './suites/validation.js';
 
 /** Each suite is built just before it runs; quick mode may make its data smaller. */
@@ -18,6 +19,7 @@ const SUITES: Record<string, (options: RunOptions) => BenchSuite> = {
   fingerprint: fingerprintSuite,
   pipeline: pipelineSuite,
   validation: validationSuite,
+  telemetry: telemetrySuite,
 };
 
 const program = new Command('bench')

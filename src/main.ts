@@ -19,7 +19,11 @@ import { RecordPipeline, type IncidentSink } from './pipeline/record-pipeline.js
 import { ArchiveSink } from './pipeline/sinks/archive/sink.js';
 import { DlqSink } from './pipeline/sinks/dlq/sink.js';
 import { createObjectStore } from './pipeline/sinks/object-store/destination.js';
+import { classifyRequestError } from './pipeline/sinks/opensearch/retry-policy.js';
+import { OpenSearchSink } from './pipeline/sinks/opensearch/sink.js';
 import { WorkerPool } from './pipeline/worker-pool.js';
+import { startTelemetryServer, type TelemetryServer } from './telemetry/server.js';
+import { Telemetry } from './telemetry/telemetry.js';
 import type { WorkerSettings } from './workers/protocol.js';
 
 /** What the workers do to every record: shared by `cali run` and `cali dlq replay`, so a replay judges as the consumer does. */
@@ -32,6 +36,9 @@ export interface RunningConsumer {
   readonly coordinator: LeaseCoordinator;
   readonly pipeline: RecordPipeline;
   readonly pool: WorkerPool;
+  /** Metrics and /status: alerting and RAG hand their buses to it (`telemetry.watchAlerting(bus, status)`). */
+  readonly telemetry: Telemetry;
+  readonly metricsServer: TelemetryServer;
   /** Graceful: finish batches, checkpoint, release leases, flush sinks, close clients. */
   stop(): Promise<void>;
 }
@@ -61,6 +68,7 @@ function logEvents(lease: LeaseEventBus, pipeline: PipelineEventBus, logger: Log
     if (logger.isLevelEnabled('debug')) logger.debug({ leaseKey: payload.shardId, ...payload }, 'batch.processed');
   });
   pipeline.on('sink.retry', (payload) => logger.warn(payload, 'sink.retry'));
+  pipeline.on('sink.skipped', (payload) => logger.warn(payload, 'sink.skipped'));
   pipeline.on('worker.crashed', (payload) => logger.warn(payload, 'worker.crashed'));
   pipeline.on('worker.pool_replaced', (payload) => logger.warn(payload, 'worker.pool_replaced'));
   pipeline.on('shard.cancelled', (payload) => logger.info(payload, 'shard.cancelled'));
@@ -95,7 +103,15 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
       for (const c of candidates) logger.info({ shardId, fingerprint: c.fingerprint, service: c.service, level: c.levelClass, count: c.count, template: c.template }, 'incident.candidate');
     },
   };
-  const pipeline = new RecordPipeline(pool, { archive, dlq, incidents }, {}, pipelineEvents);
+  const search = config.opensearch === undefined ? undefined : OpenSearchSink.create(config.opensearch, { dlq });
+  if (search !== undefined) {
+    search.events.on('bulk.failed', (payload) => logger.warn(payload, 'opensearch.bulk_failed'));
+    search.events.on('documents.rejected', (payload) => logger.warn(payload, 'opensearch.documents_rejected'));
+  }
+  const pipeline = new RecordPipeline(pool, {
+    archive, dlq, incidents,
+    search: search === undefined ? undefined : { sink: search, required: config.opensearch?.gatesCheckpoint ?? false },
+  }, {}, pipelineEvents);
   const leaseStore = options.wrapLeaseStore?.(store) ?? store;
   const coordinator = new LeaseCoordinator({
     store: leaseStore,
@@ -105,24 +121,46 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
     processorFactory: (shardId) => pipeline.processorFor(shardId),
     readerFactory: ({ shardId, from, atTimestampMs }) => new KinesisShardReader(kinesis, { streamName }, shardId, from, atTimestampMs),
   });
+  const searchStatus = search === undefined ? [] : [{ name: search.name, required: config.opensearch?.gatesCheckpoint ?? false, health: () => search.health() }];
+  const telemetry = new Telemetry({ workerId, coordinator, pool, pipeline, sinks: [archive, dlq, ...searchStatus] })
+    .watchLeases(leaseEvents)
+    .watchPipeline(pipelineEvents);
+  if (search !== undefined) telemetry.watchSearch(search.events);
+  let metricsServer: TelemetryServer | undefined;
   const closeAll = async (): Promise<void> => {
+    // The search sink dead-letters refused documents: it closes before the DLQ does.
+    await search?.close().catch((error: unknown) => logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'opensearch.close_failed'));
     await Promise.allSettled([archive.close(), dlq.close()]);
     await pool.destroy();
     store.close();
     kinesis.destroy();
     s3.destroy();
+    await metricsServer?.close();
   };
   try {
+    // Listening first: /healthz answers and /readyz says why not yet while the table is created and leases taken.
+    metricsServer = await startTelemetryServer(telemetry, config.metrics);
+    logger.info({ url: metricsServer.url, port: metricsServer.port }, 'metrics.listening');
+    if (search !== undefined) {
+      await search.setup().then(
+        () => logger.info({ opensearch: config.opensearch?.location }, 'opensearch.ready'),
+        // Retried before the first bulk request; the sink's health shows it meanwhile.
+        (error: unknown) => logger.warn({ opensearch: config.opensearch?.location, error: classifyRequestError(error).reason }, 'opensearch.setup_failed'),
+      );
+    }
     await coordinator.start();
   } catch (error) {
     await closeAll();
     throw error;
   }
   logger.info({ stream: streamName, leaseTable: config.appName, workerThreads: pool.threads }, 'consumer.started');
+  const server = metricsServer;
   return {
     coordinator,
     pipeline,
     pool,
+    telemetry,
+    metricsServer: server,
     async stop() {
       await coordinator.stop();
       await closeAll();

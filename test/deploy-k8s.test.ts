@@ -174,6 +174,32 @@ describe.skipIf(skipReason !== undefined)('k8s/ (kustomize)', () => {
     expect(new Set(images)).toEqual(new Set([`"image":"${tfvars.account_id}.dkr.ecr.${tfvars.region}.amazonaws.com/cali:${env === 'dev' ? 'dev' : 'main'}"`]));
   });
 
+  it('monitoring: the ServiceMonitor scrapes the consumer Service\'s metrics port from its namespace; dashboards come from the JSON files', () => {
+    const dashboards = readdirSync('k8s/base/monitoring/dashboards').filter((f) => f.endsWith('.json')).sort();
+    expect(dashboards.length).toBeGreaterThan(0);
+    for (const env of ENVS) {
+      const objects = overlay(env);
+      const monitor = find(objects, 'ServiceMonitor', 'cali');
+      const service = find(objects, 'Service', 'cali-consumer');
+      expect(monitor.metadata.namespace).toBe(service.metadata.namespace);
+      const spec = monitor.spec as { selector: { matchLabels: Record<string, string> }; endpoints: { port: string }[] };
+      for (const [k, v] of Object.entries(spec.selector.matchLabels)) expect(service.metadata.labels?.[k], k).toBe(v);
+      const ports = (service.spec as { ports: { name: string }[] }).ports.map((p) => p.name);
+      for (const endpoint of spec.endpoints) expect(ports).toContain(endpoint.port);
+      expect(find(objects, 'PrometheusRule', 'cali').metadata.namespace).toBe('cali');
+      const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('cali-grafana-dashboards'));
+      const data = configMap?.data as Record<string, string>;
+      expect(Object.keys(data).sort()).toEqual(dashboards);
+      for (const file of dashboards) expect(data[file]).toBe(readFileSync(join('k8s/base/monitoring/dashboards', file), 'utf8'));
+    }
+  });
+
+  it('the lag trigger queries a metric CALI exports', () => {
+    const query = (find(overlay('dev'), 'ScaledObject', 'cali-consumer').spec as { triggers: { metadata: { query: string } }[] }).triggers[0]!.metadata.query;
+    const metric = /\b(cali_[a-z_]+)\b/.exec(query)![1]!;
+    expect(readFileSync('src/telemetry/metrics.ts', 'utf8')).toContain(`'${metric}'`);
+  });
+
   it('dev scales on lag (Prometheus), prod on the open shard count (Kinesis)', () => {
     const trigger = (env: Env): string => (find(overlay(env), 'ScaledObject', 'cali-consumer').spec as { triggers: { type: string }[] }).triggers.map((t) => t.type).join();
     expect(trigger('dev')).toBe('prometheus');
@@ -214,7 +240,7 @@ describe.skipIf(skipReason !== undefined)('k8s/ (kustomize)', () => {
       ['Fluent Bit without its variables', 'k8s/base/fluent-bit/daemonset.yaml', / {10}envFrom:\n {12}- configMapRef:\n {16}name: fluent-bit-env\n/, '', /reads \$\{CALI_FIREHOSE_STREAM\}/],
       ['no zone spread', 'k8s/base/consumer/deployment.yaml', 'topologyKey: topology.kubernetes.io/zone', 'topologyKey: example.com/rack', /zone topology spread/],
       ['no NetworkPolicy', 'k8s/base/consumer/kustomization.yaml', '  - networkpolicy.yaml\n', '', /Deployment\/cali-consumer: no NetworkPolicy restricts ingress/],
-      ['an object without a namespace', 'k8s/base/kustomization.yaml', '  - fluent-bit\n', '  - fluent-bit\nconfigMapGenerator:\n  - name: stray\n    literals: ["a=b"]\n', /ConfigMap\/stray-\w+: no namespace/],
+      ['an object without a namespace', 'k8s/base/kustomization.yaml', /\n$/, '\nconfigMapGenerator:\n  - name: stray\n    literals: ["a=b"]\n', /ConfigMap\/stray-\w+: no namespace/],
       ['no PodDisruptionBudget', 'k8s/base/consumer/kustomization.yaml', '  - pdb.yaml\n', '', /no PodDisruptionBudget/],
     ])('fails on %s', async (_name, file, from, to, expected, env: Env = 'prod') => {
       const objects = renderBroken(file, from, to, env);

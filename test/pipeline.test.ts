@@ -35,7 +35,7 @@ function fakePool(gates: Map<string, Gate> = new Map()): BatchRunner {
         archiveLines: records.length - bad.length,
         invalid: bad.map((i) => ({ recordIndex: i, subSequenceNumber: 0, code: 'malformed_json' as const })),
         incidents: [],
-        stats: { records: records.length, subRecords: records.length, valid: records.length - bad.length, invalid: bad.length, fingerprinted: 0 },
+        stats: { records: records.length, subRecords: records.length, valid: records.length - bad.length, invalid: bad.length, fingerprinted: 0, busyMs: 0 },
       };
     },
   };
@@ -155,5 +155,46 @@ describe('record pipeline', () => {
     expect(checkpoints).toEqual([]);
     expect(cancelled).toEqual([1]);
     expect(pipeline.inFlight.batches).toBe(0);
+  });
+});
+
+describe('record pipeline with a search sink', () => {
+  function withSearch(required: boolean) {
+    const archive = new FakeSink<ArchiveChunk>('archive');
+    const dlq = new FakeSink<DeadLetter>('dlq');
+    const search = new FakeSink<ArchiveChunk>('opensearch');
+    const pipeline = new RecordPipeline(fakePool(), { archive, dlq, incidents: { publish: () => {} }, search: { sink: search, required } }, { sinkRetryBaseMs: 1, sinkRetryMaxMs: 5 });
+    return { archive, search, pipeline };
+  }
+
+  it('gating: the checkpoint waits for the index like the archive, retrying it until it acks', async () => {
+    const { pipeline, search } = withSearch(true);
+    search.gate = new Gate();
+    search.failuresLeft = 2;
+    const shard = pipeline.processorFor('s');
+    const checkpoints: string[] = [];
+    await shard.initialize({ shardId: 's', startingCheckpoint: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 } });
+    await shard.processRecords(batchOf(10, 2), fakeCheckpointer(checkpoints));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(checkpoints).toEqual([]);
+    search.gate.open();
+    await shard.shutdownRequested({ shardId: 's' }, fakeCheckpointer(checkpoints));
+    expect(search.written.flat().map((c) => c.lines)).toEqual([2]);
+    expect(checkpoints).toEqual(['11']);
+  });
+
+  it('not gating: one attempt, its failure reported as sink.skipped with the lines, the checkpoint moves on', async () => {
+    const { pipeline, search } = withSearch(false);
+    search.failuresLeft = 1;
+    const skipped: unknown[] = [];
+    pipeline.events.on('sink.skipped', (e) => skipped.push(e));
+    const shard = pipeline.processorFor('s');
+    const checkpoints: string[] = [];
+    await shard.initialize({ shardId: 's', startingCheckpoint: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 } });
+    await shard.processRecords(batchOf(10, 3), fakeCheckpointer(checkpoints));
+    await shard.shutdownRequested({ shardId: 's' }, fakeCheckpointer(checkpoints));
+    expect(checkpoints).toEqual(['12']);
+    expect(skipped).toEqual([{ shardId: 's', sink: 'opensearch', error: 'SinkError: opensearch: injected outage', lines: 3 }]);
+    expect(search.written).toEqual([]);
   });
 });

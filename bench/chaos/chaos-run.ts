@@ -207,6 +207,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     CALI_FAILOVER_MS: String(options.failoverMs),
     CALI_LOG_LEVEL: 'debug',
     CALI_WORKER_THREADS: '2',
+    // Several consumers on one host: each takes a free port for its metrics server.
+    CALI_METRICS_PORT: '0',
+    CALI_METRICS_HOST: '127.0.0.1',
     CALI_CHAOS_LEASE_THROTTLE_RATE: String(options.leaseFaults.throttleRate),
     CALI_CHAOS_LEASE_SERVER_ERROR_RATE: String(options.leaseFaults.serverErrorRate),
     CALI_CHAOS_LEASE_AMBIGUOUS_RATE: String(options.leaseFaults.ambiguousRate),

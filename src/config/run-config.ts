@@ -7,7 +7,9 @@ import { CaliError } from '../errors.js';
 import { compileArchiveSinkConfig, type ArchiveSinkConfig } from '../pipeline/sinks/archive/config.js';
 import { compileDlqSinkConfig, type DlqSinkConfig } from '../pipeline/sinks/dlq/config.js';
 import { compileLeaseConfig, DEFAULT_FAILOVER_MS, type InitialPosition, type LeaseConfig } from '../lease/config.js';
+import type { OpenSearchSinkConfig } from '../pipeline/sinks/opensearch/config.js';
 import { loadKinesisStreamEnv, optionalUrl, requiredString, type Env, type KinesisStreamEnv } from './env.js';
+import { loadMetricsServerConfig, loadOpenSearchConfig, type MetricsServerConfig } from './telemetry-env.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -23,6 +25,10 @@ export interface RunConfig {
   readonly dlq: DlqSinkConfig;
   /** Worker threads for validation and fingerprinting. */
   readonly workerThreads: number;
+  /** CALI_METRICS_PORT / CALI_METRICS_HOST: /metrics, /healthz, /readyz, /status. */
+  readonly metrics: MetricsServerConfig;
+  /** OPENSEARCH_URL and CALI_OPENSEARCH_*; undefined: no search index. */
+  readonly opensearch: OpenSearchSinkConfig | undefined;
 }
 
 function configError(variable: string, message: string): CaliError {
@@ -87,5 +93,7 @@ export function loadRunConfig(env: Env): RunConfig {
     s3Endpoint: optionalUrl(env, 'AWS_ENDPOINT_URL_S3'),
     archive: compileArchiveSinkConfig({ uri: archiveUri }),
     dlq: compileDlqSinkConfig({ uri: dlqUri }),
+    metrics: loadMetricsServerConfig(env),
+    opensearch: loadOpenSearchConfig(env),
   };
 }

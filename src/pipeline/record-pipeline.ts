@@ -30,6 +30,8 @@ export interface PipelineSinks {
   readonly archive: Sink<ArchiveChunk>;
   readonly dlq: Sink<DeadLetter>;
   readonly incidents: IncidentSink;
+  /** The search index (OpenSearch): the archive lines again; `required` makes it gate the checkpoint like the archive. */
+  readonly search?: { readonly sink: Sink<ArchiveChunk>; readonly required: boolean } | undefined;
 }
 
 /** What the pipeline needs of the worker pool (the real one, or a fake in tests). */
@@ -89,9 +91,13 @@ export class RecordPipeline {
     const result = await this.pool.run(shardId, batch.records);
     if (signal.aborted) return;
     const deadLetters = deadLettersOf(shardId, batch.records, result, Date.now());
+    const chunks = result.archiveLines > 0 ? [{ bytes: result.archive, lines: result.archiveLines }] : undefined;
+    const search = this.sinks.search;
+    if (search !== undefined && !search.required && chunks !== undefined) this.offer(shardId, search.sink, chunks);
     await Promise.all([
-      result.archiveLines > 0 ? this.untilAcked(shardId, this.sinks.archive, [{ bytes: result.archive, lines: result.archiveLines }], signal) : undefined,
+      chunks !== undefined ? this.untilAcked(shardId, this.sinks.archive, chunks, signal) : undefined,
       deadLetters.length > 0 ? this.untilAcked(shardId, this.sinks.dlq, deadLetters, signal) : undefined,
+      search?.required === true && chunks !== undefined ? this.untilAcked(shardId, search.sink, chunks, signal) : undefined,
     ]);
     if (signal.aborted) return;
     if (result.incidents.length > 0) {
@@ -99,6 +105,11 @@ export class RecordPipeline {
       this.events.emit('incidents.detected', { shardId, candidates: result.incidents });
     }
     const s = result.stats;
+    let deadLetterReasons: Record<string, number> | undefined;
+    if (deadLetters.length > 0) {
+      deadLetterReasons = {};
+      for (const letter of deadLetters) deadLetterReasons[letter.reason.code] = (deadLetterReasons[letter.reason.code] ?? 0) + 1;
+    }
     let oldestArrivalMs = Number.POSITIVE_INFINITY;
     for (const record of batch.records) if (record.approximateArrivalMs !== undefined && record.approximateArrivalMs < oldestArrivalMs) oldestArrivalMs = record.approximateArrivalMs;
     this.events.emit('batch.completed', {
@@ -106,6 +117,7 @@ export class RecordPipeline {
       durationMs: performance.now() - started, millisBehindLatest: batch.millisBehindLatest,
       firstSequenceNumber: batch.records[0]!.sequenceNumber, lastSequenceNumber: batch.records.at(-1)!.sequenceNumber,
       oldestArrivalAgeMs: Number.isFinite(oldestArrivalMs) ? Date.now() - oldestArrivalMs : undefined,
+      fingerprinted: s.fingerprinted, workerBusyMs: s.busyMs, deadLetterReasons,
     });
   }
 
@@ -122,6 +134,15 @@ export class RecordPipeline {
   /** @internal */
   get maxInFlightPerShard(): number {
     return this.perShard;
+  }
+
+  /** A sink that does not gate the checkpoint: one attempt, its failure reported, never waited for. */
+  private offer(shardId: string, sink: Sink<ArchiveChunk>, chunks: readonly ArchiveChunk[]): void {
+    sink.write(chunks).catch((error: unknown) => {
+      let lines = 0;
+      for (const chunk of chunks) lines += chunk.lines;
+      this.events.emit('sink.skipped', { shardId, sink: sink.name, error: describe(error), lines });
+    });
   }
 
   private async untilAcked<T>(shardId: string, sink: Sink<T>, items: readonly T[], signal: AbortSignal): Promise<void> {

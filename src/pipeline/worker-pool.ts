@@ -48,7 +48,7 @@ const EMPTY_RESULT: BatchResult = {
   archiveLines: 0,
   invalid: [],
   incidents: [],
-  stats: { records: 0, subRecords: 0, valid: 0, invalid: 0, fingerprinted: 0 },
+  stats: { records: 0, subRecords: 0, valid: 0, invalid: 0, fingerprinted: 0, busyMs: 0 },
 };
 
 /** Joins the results of two consecutive halves of a batch (record indexes of the second shifted). */
@@ -81,6 +81,7 @@ export function mergeResults(first: BatchResult, second: BatchResult, firstCount
       valid: a.valid + b.valid,
       invalid: a.invalid + b.invalid,
       fingerprinted: a.fingerprinted + b.fingerprinted,
+      busyMs: a.busyMs + b.busyMs,
     },
   };
 }

@@ -80,12 +80,13 @@ export function compileBatchProcessor(settings: WorkerSettings, fingerprint: Fin
   const decodeOptions = resolveDecodeOptions({ maxDecodedBytes: settings.maxDecodedBytes });
 
   return (task) => {
+    const startedMs = performance.now();
     const bytes = new Uint8Array(task.buffer);
     const { offsets, count, shardId } = task;
     const shardLiteral = q(shardId);
     const invalid: InvalidRecord[] = [];
     const incidents = new Map<string, IncidentCandidate>();
-    const stats: BatchStats = { records: count, subRecords: 0, valid: 0, invalid: 0, fingerprinted: 0 };
+    const stats: BatchStats = { records: count, subRecords: 0, valid: 0, invalid: 0, fingerprinted: 0, busyMs: 0 };
     const archive = new Utf8Lines(bytes.byteLength + count * SUFFIX_BYTES_PER_RECORD);
     let archiveLines = 0;
     const subRecords: DecodedSubRecord[] = [];
@@ -159,6 +160,7 @@ export function compileBatchProcessor(settings: WorkerSettings, fingerprint: Fin
       }
     }
     stats.invalid = invalid.length;
+    stats.busyMs = performance.now() - startedMs;
     return { archive: archive.finish(), archiveLines, invalid, incidents: [...incidents.values()], stats };
   };
 }

@@ -84,6 +84,8 @@ export interface BatchStats {
   valid: number;
   invalid: number;
   fingerprinted: number;
+  /** Thread time spent on the batch: the pool's per-batch cost, returned with the result instead of per-record messages. */
+  busyMs: number;
 }
 
 export interface BatchResult {

@@ -10,9 +10,13 @@ export const CLI = resolve('dist/src/cli/main.js');
 
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
 
-/** Child env without the SDK's deprecation notice so stderr assertions see only CALI's output. */
+/**
+ * Child env without the SDK's deprecation notice so stderr assertions see only CALI's output.
+ * Consumers listen for metrics on a free loopback port: test files run in parallel, and the
+ * default 9464 would be taken by whichever `cali run` started first.
+ */
 export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extra };
+  return { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', CALI_METRICS_PORT: '0', CALI_METRICS_HOST: '127.0.0.1', ...extra };
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = cliEnv(), timeoutMs = 60_000): SpawnSyncReturns<string> {

@@ -21,6 +21,7 @@ interface LocalFlags extends SimulatorFlags {
   consumers: number;
   duration?: number;
   summary?: string;
+  metricsPort: number;
 }
 
 /** What the consumer processes report in their JSON log lines, summed. */
@@ -56,6 +57,9 @@ class ConsumerView {
       case 'lease.lost':
         if (event.leaseKey && this.owners.get(event.leaseKey) === event.workerId) this.owners.delete(event.leaseKey);
         break;
+      case 'metrics.listening':
+        print(`${event.workerId ?? 'consumer'}: metrics, /status, /readyz at ${String(event.url)}`);
+        break;
       case 'incident.candidate':
         this.incidents++;
         print(`incident ${String(event.fingerprint)} x${String(event.count)} [${String(event.service)}] ${String(event.template).slice(0, 120)}`);
@@ -85,6 +89,7 @@ export function registerLocal(program: Command): void {
     .addOption(new Option('--shards <n>', 'shards in the stream').argParser(intOption(1, 200)).default(4))
     .addOption(new Option('--consumers <k>', 'consumer processes (`cali run`); watch them share the shards').argParser(intOption(1, 16)).default(1))
     .addOption(new Option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)').argParser(numberOption(1)))
+    .addOption(new Option('--metrics-port <port>', 'CALI_METRICS_PORT of the first consumer; consumer k listens on port + k - 1 (0: each picks a free port)').argParser(intOption(0, 65_535)).default(9464))
     .option('--summary <file>', 'write a JSON summary on exit: produced, processed, invalid, DLQ, duplicates and lost (reconciled from the archive and DLQ), throughput, latency')
     .addHelpText('after', `
 What you see: a status line with the records produced (errors, invalid ones,
@@ -95,10 +100,13 @@ and the stack.`);
   addSimulatorOptions(command, 200).action((flags: LocalFlags) => runLocal(flags));
 }
 
-function startConsumerProcess(index: number, env: Record<string, string>, view: ConsumerView, print: (text: string) => void): ChildProcess {
+function startConsumerProcess(index: number, env: Record<string, string>, view: ConsumerView, print: (text: string) => void, metricsPort: number): ChildProcess {
   const cli = fileURLToPath(new URL('../main.js', import.meta.url));
   const child = spawn(process.execPath, ['--', cli, 'run'], {
-    env: { ...process.env, ...env, CALI_WORKER_ID: `consumer-${index + 1}`, CALI_LOG_LEVEL: 'debug', CALI_WORKER_THREADS: '1' },
+    env: {
+      ...process.env, ...env, CALI_WORKER_ID: `consumer-${index + 1}`, CALI_LOG_LEVEL: 'debug', CALI_WORKER_THREADS: '1',
+      CALI_METRICS_PORT: String(metricsPort === 0 ? 0 : metricsPort + index), CALI_METRICS_HOST: '127.0.0.1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   createInterface({ input: child.stdout! }).on('line', (line) => view.onLine(line, print));
@@ -130,7 +138,7 @@ async function runLocal(flags: LocalFlags): Promise<void> {
   void stack.crashed.then((error) => { crash = error; abort.abort(); });
   try {
     process.stderr.write(`local: stack ready in ${((performance.now() - started) / 1000).toFixed(1)} s: Kinesis ${stack.endpoints.kinesis}, DynamoDB ${stack.endpoints.dynamodb}, S3 ${stack.endpoints.s3}\n`);
-    for (let i = 0; i < flags.consumers; i++) consumers.push(startConsumerProcess(i, { ...stack.env }, view, print));
+    for (let i = 0; i < flags.consumers; i++) consumers.push(startConsumerProcess(i, { ...stack.env }, view, print, flags.metricsPort));
     // Produce once every shard has a consumer, so the latency measured is the steady state's.
     await waitUntil(() => view.owners.size >= flags.shards, abort.signal, 30_000);
     const producer = new KinesisProducer(client, { streamName: stack.env.CALI_STREAM_NAME });
