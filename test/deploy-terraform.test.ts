@@ -137,14 +137,14 @@ describe('infra/ (Terraform)', () => {
     expect(block(ecr, 'image_scanning_configuration').scan_on_push).toBe(true);
   });
 
-  it('OpenSearch: in the VPC, encrypted at rest and in transit, HTTPS only, fine-grained access with an IAM master', () => {
+  it('OpenSearch: in the VPC, encrypted at rest and in transit, HTTPS only, fine-grained access (IAM master, internal users for basic auth)', () => {
     const domain = resourceBody(mod('modules/opensearch'), 'aws_opensearch_domain', 'this');
     expect(block(domain, 'vpc_options').subnet_ids).toBeDefined();
     expect(block(domain, 'encrypt_at_rest').enabled).toBe(true);
     expect(block(domain, 'node_to_node_encryption').enabled).toBe(true);
     expect(block(domain, 'domain_endpoint_options').enforce_https).toBe(true);
     const security = block(domain, 'advanced_security_options');
-    expect(security).toMatchObject({ enabled: true, anonymous_auth_enabled: false, internal_user_database_enabled: false });
+    expect(security).toMatchObject({ enabled: true, anonymous_auth_enabled: false, internal_user_database_enabled: true });
     expect(block(security, 'master_user_options').master_user_arn).toBe('${var.master_role_arn}');
   });
 

@@ -123,7 +123,6 @@ module "opensearch" {
   volume_size_gb           = var.opensearch_volume_size_gb
   kms_key_arn              = module.kms.key_arn
   master_role_arn          = var.opensearch_master_role_arn
-  client_role_arns         = [module.iam.consumer_role_arn]
   tags                     = local.tags
 }
 

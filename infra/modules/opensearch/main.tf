@@ -1,6 +1,8 @@
 # OpenSearch for log search: inside the VPC (no public endpoint), encrypted at
 # rest with the data key and between nodes, HTTPS only, fine-grained access
-# control with an IAM role as master user (no internal passwords).
+# control. The administrators' IAM role is the master user; CALI signs in as
+# an internal user with basic auth (its sink sends the credentials of
+# OPENSEARCH_URL), mapped to a role that may only write its indices.
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
@@ -29,14 +31,16 @@ resource "aws_vpc_security_group_ingress_rule" "from_nodes" {
 }
 
 data "aws_iam_policy_document" "access" {
-  # Who may send requests at all (IAM); what each may do inside is
-  # fine-grained access control's role mapping.
+  # Basic-auth requests are not IAM-signed, so the domain policy cannot name
+  # principals: the network (VPC, security group) decides who can connect,
+  # fine-grained access control who may do what (AWS's recommended setup
+  # with an internal user database).
   statement {
-    actions   = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
+    actions   = ["es:ESHttpDelete", "es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPatch", "es:ESHttpPost", "es:ESHttpPut"]
     resources = ["${local.domain_arn}/*"]
     principals {
       type        = "AWS"
-      identifiers = concat([var.master_role_arn], var.client_role_arns)
+      identifiers = ["*"]
     }
   }
 }
@@ -88,7 +92,7 @@ resource "aws_opensearch_domain" "this" {
   advanced_security_options {
     enabled                        = true
     anonymous_auth_enabled         = false
-    internal_user_database_enabled = false
+    internal_user_database_enabled = true
     master_user_options {
       master_user_arn = var.master_role_arn
     }

@@ -63,12 +63,6 @@ variable "master_role_arn" {
   type        = string
 }
 
-variable "client_role_arns" {
-  description = "IAM roles allowed to send requests (mapped to OpenSearch roles by fine-grained access control)."
-  type        = list(string)
-  default     = []
-}
-
 variable "tags" {
   description = "Tags on every resource."
   type        = map(string)
