@@ -3,7 +3,8 @@
  * (test/support/deploy/dockerfile-rules.ts) hold for the real file, and each
  * rule fails on a copy broken in the way it guards against.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { describe, expect, it } from 'vitest';
 import { checkDockerfile } from './support/deploy/dockerfile-rules.js';
@@ -28,6 +29,32 @@ describe('Dockerfile', () => {
       .flatMap((c) => c.getArguments().slice(0, -1).map((a) => a.getValue()));
     expect(sources.length).toBeGreaterThan(0);
     for (const source of sources) expect(existsSync(source), source).toBe(true);
+  });
+
+  it('the build stage holds everything the build compiles and imports', () => {
+    const copied = new Set(DockerfileParser.parse(dockerfile).getCOPYs()
+      .filter((c) => !c.getFlags().some((f) => f.getName() === 'from'))
+      .flatMap((c) => c.getArguments().slice(0, -1).map((a) => a.getValue().replace(/\/$/, ''))));
+    const build = JSON.parse(readFileSync('tsconfig.build.json', 'utf8')) as { extends: string; include: string[] };
+    for (const path of [...build.include, build.extends.replace(/^\.\//, ''), 'tsconfig.build.json', 'scripts', 'package.json', 'package-lock.json']) {
+      expect(copied, path).toContain(path);
+    }
+    // Nothing compiled reaches outside the copied folders (e.g. into test/).
+    const escapes: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (/\.(c|m)?ts$/.test(entry.name)) {
+          for (const [, spec] of readFileSync(path, 'utf8').matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
+            const top = relative('.', resolve(dirname(path), spec!)).split(sep)[0]!;
+            if (!copied.has(top)) escapes.push(`${path} imports ${spec}`);
+          }
+        }
+      }
+    };
+    for (const dir of build.include) walk(dir);
+    expect(escapes).toEqual([]);
   });
 
   it('the runtime entry is the CLI the package declares', () => {
