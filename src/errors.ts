@@ -12,7 +12,8 @@ export type CaliErrorCode =
   | 'CALI_ERR_EMULATOR_EXIT'
   | 'CALI_ERR_STREAM'
   | 'CALI_ERR_LEASE_TABLE'
-  | 'CALI_ERR_PUT_RECORDS';
+  | 'CALI_ERR_PUT_RECORDS'
+  | 'CALI_ERR_ALERT_TABLE';
 
 export class CaliError extends Error {
   readonly code: CaliErrorCode;

@@ -4,7 +4,7 @@
  * pipeline; the pipeline implements the lease layer's contract).
  */
 import type { Logger } from 'pino';
-import { createKinesisClient, createS3Client } from './aws.js';
+import { createDynamoDbClient, createKinesisClient, createS3Client } from './aws.js';
 import type { DlqReplayConfig } from './config/dlq-replay-config.js';
 import type { RunConfig } from './config/run-config.js';
 import { LeaseCoordinator } from './lease/coordinator.js';
@@ -12,6 +12,10 @@ import { DynamoDbLeaseStore } from './lease/dynamodb-lease-store.js';
 import { LeaseEventBus, type LeaseEvents } from './lease/events.js';
 import type { LeaseStore } from './lease/lease-store.js';
 import { ShardSyncer } from './lease/shard-sync.js';
+import { createAlerting } from './pipeline/alerting/create.js';
+import type { AlertingEngine } from './pipeline/alerting/engine.js';
+import { AlertEventBus } from './pipeline/alerting/events.js';
+import type { IncidentAnalyzer } from './pipeline/rag/analysis.js';
 import { replayDeadLetters, type DlqReplayOptions, type ReplaySummary } from './pipeline/dlq-replay.js';
 import { PipelineEventBus } from './pipeline/events.js';
 import { KinesisShardReader } from './pipeline/kinesis-shard-reader.js';
@@ -39,15 +43,33 @@ export interface RunningConsumer {
   /** Metrics and /status: alerting and RAG hand their buses to it (`telemetry.watchAlerting(bus, status)`). */
   readonly telemetry: Telemetry;
   readonly metricsServer: TelemetryServer;
+  /** Undefined when ConsumerOptions.incidents replaced it. */
+  readonly alerting: AlertingEngine | undefined;
   /** Graceful: finish batches, checkpoint, release leases, flush sinks, close clients. */
   stop(): Promise<void>;
 }
 
 export interface ConsumerOptions {
-  /** Where incident candidates go until alerting exists; default: one log line per fingerprint per batch. */
+  /** Replaces the alerting engine (tests). */
   readonly incidents?: IncidentSink;
   /** Chaos runs wrap the lease table in a fault injector (src/lease/faulty-lease-store.ts). */
   readonly wrapLeaseStore?: (store: LeaseStore) => LeaseStore;
+  /** RAG analysis of new incidents, awaited up to the rules file's analysis budget. */
+  readonly analyzer?: IncidentAnalyzer;
+  /** Alerting's events, for metrics; one is made when unset. */
+  readonly alertEvents?: AlertEventBus;
+}
+
+/** Alert outcomes become log lines; suppressions are per batch and fingerprint, so only at debug. */
+function logAlertEvents(events: AlertEventBus, logger: Logger): void {
+  events.on('alert.sent', (payload) => logger.info(payload, 'alert.sent'));
+  events.on('alert.failed', (payload) => logger.warn(payload, 'alert.failed'));
+  events.on('alert.dropped', (payload) => logger.warn(payload, 'alert.dropped'));
+  events.on('window.opened', (payload) => logger.info(payload, 'window.opened'));
+  events.on('window.closed', (payload) => logger.info(payload, 'window.closed'));
+  events.on('alert.suppressed', (payload) => {
+    if (logger.isLevelEnabled('debug')) logger.debug(payload, 'alert.suppressed');
+  });
 }
 
 /** Every lease and pipeline event becomes one structured log line: the event name is the message. */
@@ -98,11 +120,25 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
   });
   const archive = ArchiveSink.create(config.archive, { workerId, s3Client: s3 });
   const dlq = DlqSink.create(config.dlq, { workerId, s3Client: s3 });
-  const incidents: IncidentSink = options.incidents ?? {
-    publish: (shardId, candidates) => {
-      for (const c of candidates) logger.info({ shardId, fingerprint: c.fingerprint, service: c.service, level: c.levelClass, count: c.count, template: c.template }, 'incident.candidate');
-    },
-  };
+  const alertEvents = options.alertEvents ?? new AlertEventBus();
+  let alerting: AlertingEngine | undefined;
+  const dynamoDb = createDynamoDbClient({ region, ...(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {}) });
+  if (options.incidents === undefined) {
+    logAlertEvents(alertEvents, logger);
+    try {
+      alerting = await createAlerting(config.alerting, {
+        dynamoDb, owner: workerId, events: alertEvents, analyzer: options.analyzer,
+        print: (text, message) => logger.info({ kind: message.kind, fingerprint: message.fingerprint, text }, 'alert.local'),
+        onError: (error, context) => logger.warn({ context, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }, 'alerting.error'),
+      });
+    } catch (error) {
+      await Promise.allSettled([archive.close(), dlq.close()]);
+      await pool.destroy();
+      dynamoDb.destroy();
+      throw error;
+    }
+  }
+  const incidents: IncidentSink = options.incidents ?? alerting!;
   const search = config.opensearch === undefined ? undefined : OpenSearchSink.create(config.opensearch, { dlq });
   if (search !== undefined) {
     search.events.on('bulk.failed', (payload) => logger.warn(payload, 'opensearch.bulk_failed'));
@@ -126,10 +162,14 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
     .watchLeases(leaseEvents)
     .watchPipeline(pipelineEvents);
   if (search !== undefined) telemetry.watchSearch(search.events);
+  if (alerting !== undefined) telemetry.watchAlerting(alertEvents, alerting);
   let metricsServer: TelemetryServer | undefined;
   const closeAll = async (): Promise<void> => {
     // The search sink dead-letters refused documents: it closes before the DLQ does.
     await search?.close().catch((error: unknown) => logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'opensearch.close_failed'));
+    // After the pipeline stopped: what it published is decided and sent within the bound, the rest stays claimed in the table.
+    await alerting?.stop(config.alerting.shutdownTimeoutMs);
+    dynamoDb.destroy();
     await Promise.allSettled([archive.close(), dlq.close()]);
     await pool.destroy();
     store.close();
@@ -161,6 +201,7 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
     pool,
     telemetry,
     metricsServer: server,
+    alerting,
     async stop() {
       await coordinator.stop();
       await closeAll();

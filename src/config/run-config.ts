@@ -8,6 +8,7 @@ import { compileArchiveSinkConfig, type ArchiveSinkConfig } from '../pipeline/si
 import { compileDlqSinkConfig, type DlqSinkConfig } from '../pipeline/sinks/dlq/config.js';
 import { compileLeaseConfig, DEFAULT_FAILOVER_MS, type InitialPosition, type LeaseConfig } from '../lease/config.js';
 import type { OpenSearchSinkConfig } from '../pipeline/sinks/opensearch/config.js';
+import { loadAlertingEnv, type AlertingEnvConfig } from './alerting-config.js';
 import { loadKinesisStreamEnv, optionalUrl, requiredString, type Env, type KinesisStreamEnv } from './env.js';
 import { loadMetricsServerConfig, loadOpenSearchConfig, type MetricsServerConfig } from './telemetry-env.js';
 
@@ -29,6 +30,7 @@ export interface RunConfig {
   readonly metrics: MetricsServerConfig;
   /** OPENSEARCH_URL and CALI_OPENSEARCH_*; undefined: no search index. */
   readonly opensearch: OpenSearchSinkConfig | undefined;
+  readonly alerting: AlertingEnvConfig;
 }
 
 function configError(variable: string, message: string): CaliError {
@@ -95,5 +97,6 @@ export function loadRunConfig(env: Env): RunConfig {
     dlq: compileDlqSinkConfig({ uri: dlqUri }),
     metrics: loadMetricsServerConfig(env),
     opensearch: loadOpenSearchConfig(env),
+    alerting: loadAlertingEnv(env, appName),
   };
 }

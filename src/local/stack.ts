@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createDynamoDbClient, createKinesisClient, type AwsStaticCredentials } from '../aws.js';
 import type { CaliError } from '../errors.js';
 import { createLeaseTableIfMissing } from '../lease/table.js';
+import { createAlertTableIfMissing } from '../pipeline/alerting/alert-store.js';
 import { startDynamoDbEmulator } from './dynamodb.js';
 import { createStream, startKinesisEmulator, type KinesisLogLevel } from './kinesis.js';
 import { S3RVER_CREDENTIALS, startS3Emulator } from './s3.js';
@@ -134,6 +135,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await Promise.all([
       createStream(kinesisClient, options.streamName, options.shards),
       createLeaseTableIfMissing(dynamoDbClient, options.appName),
+      // The consumers' default CALI_ALERT_TABLE; TTL stays off (dynalite has no UpdateTimeToLive).
+      createAlertTableIfMissing(dynamoDbClient, `${options.appName}-alerts`),
     ]);
   } catch (error) {
     await stopQuietly(parts);

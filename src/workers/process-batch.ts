@@ -12,9 +12,10 @@
  */
 import type { LogRecord } from '../schema/log-record.js';
 import { decodeRecord, resolveDecodeOptions, type DecodedSubRecord } from './decode/index.js';
-import { levelClass, type Fingerprinter, type LevelClass } from './fingerprint/fingerprint.js';
+import { levelClass, type Fingerprint, type Fingerprinter, type LevelClass } from './fingerprint/fingerprint.js';
 import {
   MAX_PODS_PER_CANDIDATE,
+  MAX_SAMPLE_FRAME_LINES,
   type BatchResult,
   type BatchStats,
   type BatchTask,
@@ -71,6 +72,18 @@ class Utf8Lines {
   finish(): Uint8Array {
     return this.bytes.slice(0, this.length);
   }
+}
+
+/** Only for a fingerprint's first occurrence in a batch: the chain as an operator reads it in an alert. */
+function frameLines(exceptions: Fingerprint['exceptions']): string[] | undefined {
+  if (exceptions.length === 0) return undefined;
+  const lines: string[] = [];
+  for (const [i, exception] of exceptions.entries()) {
+    lines.push(i === 0 ? exception.type || '(exception)' : `Caused by: ${exception.type || '(exception)'}`);
+    for (const frame of exception.frames) lines.push(`    at ${frame}`);
+    if (lines.length >= MAX_SAMPLE_FRAME_LINES) break;
+  }
+  return lines.slice(0, MAX_SAMPLE_FRAME_LINES);
 }
 
 export function compileBatchProcessor(settings: WorkerSettings, fingerprint: Fingerprinter): BatchProcessor {
@@ -137,6 +150,7 @@ export function compileBatchProcessor(settings: WorkerSettings, fingerprint: Fin
             if (pod !== undefined && existing.pods.length < MAX_PODS_PER_CANDIDATE && !existing.pods.includes(pod)) existing.pods.push(pod);
           } else {
             const root = fp.exceptions.at(-1);
+            const k8s = record.kubernetes;
             incidents.set(fp.fingerprint, {
               fingerprint: fp.fingerprint,
               kind: fp.kind,
@@ -147,7 +161,8 @@ export function compileBatchProcessor(settings: WorkerSettings, fingerprint: Fin
               firstSeenMs: timestampMs,
               lastSeenMs: timestampMs,
               pods: pod === undefined ? [] : [pod],
-              sample: { message: record.message, exception: root?.type, sequenceNumber, subSequenceNumber: sub.subSequenceNumber },
+              sample: { message: record.message, exception: root?.type, sequenceNumber, subSequenceNumber: sub.subSequenceNumber, frames: frameLines(fp.exceptions) },
+              kubernetes: k8s === undefined ? undefined : { namespace: k8s.namespace_name, labels: k8s.labels, image: k8s.container_image },
             });
           }
         }

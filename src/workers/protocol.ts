@@ -73,10 +73,19 @@ export interface IncidentCandidate {
     readonly exception: string | undefined;
     readonly sequenceNumber: string;
     readonly subSequenceNumber: number;
+    /** The exception chain (outermost first) and the frames the fingerprint used, one per line; at most MAX_SAMPLE_FRAME_LINES. */
+    readonly frames?: readonly string[] | undefined;
   };
+  /** Where the first occurrence ran, for alert rules (labels) and the alert text (image = version). */
+  readonly kubernetes?: {
+    readonly namespace: string;
+    readonly labels?: Readonly<Record<string, string>> | undefined;
+    readonly image?: string | undefined;
+  } | undefined;
 }
 
 export const MAX_PODS_PER_CANDIDATE = 10;
+export const MAX_SAMPLE_FRAME_LINES = 40;
 
 export interface BatchStats {
   records: number;

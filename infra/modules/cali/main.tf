@@ -103,6 +103,7 @@ module "iam" {
   stream_arn         = module.kinesis.stream_arn
   firehose_arn       = module.kinesis.firehose_arn
   lease_table_arn    = module.dynamodb.lease_table_arn
+  alert_table_arn    = module.dynamodb.alert_table_arn
   archive_bucket_arn = module.s3.bucket_arns["archive"]
   dlq_bucket_arn     = module.s3.bucket_arns["dlq"]
   app_secret_arn     = module.secrets.app_secret_arn

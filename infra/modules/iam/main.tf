@@ -50,10 +50,10 @@ resource "aws_iam_role" "irsa" {
   tags                 = var.tags
 }
 
-# `cali run`: read the stream, keep the lease table, write the archive and
-# the DLQ. The lease table is provisioned by modules/dynamodb, so the
-# consumer's CreateTable path (taken only when the table is missing) is not
-# granted; nor are the reads and deletes of S3ObjectStore, which only
+# `cali run`: read the stream, keep the lease table and the alert windows,
+# write the archive and the DLQ. Both tables are provisioned by
+# modules/dynamodb, so the CreateTable paths (taken only when a table is
+# missing) are not granted; nor are the reads and deletes of S3ObjectStore, which only
 # `cali dlq replay` and `cali quality` use.
 data "aws_iam_policy_document" "consumer" {
   statement {
@@ -65,6 +65,13 @@ data "aws_iam_policy_document" "consumer" {
     sid       = "LeaseTable"
     actions   = ["dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"]
     resources = [var.lease_table_arn]
+  }
+  # Alert windows shared by the replicas (src/pipeline/alerting/alert-store.ts);
+  # the table is provisioned, so CreateTable is not granted here either.
+  statement {
+    sid       = "AlertTable"
+    actions   = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"]
+    resources = [var.alert_table_arn]
   }
   statement {
     sid       = "WriteArchiveAndDlq"

@@ -28,6 +28,11 @@ variable "lease_table_arn" {
   type        = string
 }
 
+variable "alert_table_arn" {
+  description = "The DynamoDB alert window table."
+  type        = string
+}
+
 variable "archive_bucket_arn" {
   description = "The archive bucket."
   type        = string

@@ -17,6 +17,7 @@ import { addSimulatorOptions, simulatorOptionsFrom, toProducerEntries, type Simu
 import { StatusLine } from '../status-line.js';
 
 interface LocalFlags extends SimulatorFlags {
+  alertsFile: string;
   shards: number;
   consumers: number;
   duration?: number;
@@ -29,7 +30,7 @@ class ConsumerView {
   processed = 0;
   valid = 0;
   invalid = 0;
-  incidents = 0;
+  alerts = 0;
   readonly owners = new Map<string, string>();
   readonly latenciesMs: number[] = [];
   readonly lastSequence = new Map<string, string>();
@@ -60,9 +61,9 @@ class ConsumerView {
       case 'metrics.listening':
         print(`${event.workerId ?? 'consumer'}: metrics, /status, /readyz at ${String(event.url)}`);
         break;
-      case 'incident.candidate':
-        this.incidents++;
-        print(`incident ${String(event.fingerprint)} x${String(event.count)} [${String(event.service)}] ${String(event.template).slice(0, 120)}`);
+      case 'alert.local':
+        if (event.kind === 'alert') this.alerts++;
+        print(String(event.text));
         break;
       default:
         if (typeof event.level === 'number' && event.level >= 40) print(`${event.workerId ?? 'consumer'}: ${event.msg ?? line}`);
@@ -90,11 +91,13 @@ export function registerLocal(program: Command): void {
     .addOption(new Option('--consumers <k>', 'consumer processes (`cali run`); watch them share the shards').argParser(intOption(1, 16)).default(1))
     .addOption(new Option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)').argParser(numberOption(1)))
     .addOption(new Option('--metrics-port <port>', 'CALI_METRICS_PORT of the first consumer; consumer k listens on port + k - 1 (0: each picks a free port)').argParser(intOption(0, 65_535)).default(9464))
+    .option('--alerts-file <file>', 'where the consumers append the alerts they render (no Slack in local mode)', '.cali/alerts.txt')
     .option('--summary <file>', 'write a JSON summary on exit: produced, processed, invalid, DLQ, duplicates and lost (reconciled from the archive and DLQ), throughput, latency')
     .addHelpText('after', `
 What you see: a status line with the records produced (errors, invalid ones,
 the storming scenario), the records the consumers processed, who holds which
-shards, and the end-to-end latency; incident candidates as they are found.
+shards, and the end-to-end latency; alerts and digests as the consumers send
+them (rendered as text, and appended to --alerts-file).
 Ctrl-C stops the simulator, lets the consumers drain and checkpoint, stops them
 and the stack.`);
   addSimulatorOptions(command, 200).action((flags: LocalFlags) => runLocal(flags));
@@ -138,7 +141,8 @@ async function runLocal(flags: LocalFlags): Promise<void> {
   void stack.crashed.then((error) => { crash = error; abort.abort(); });
   try {
     process.stderr.write(`local: stack ready in ${((performance.now() - started) / 1000).toFixed(1)} s: Kinesis ${stack.endpoints.kinesis}, DynamoDB ${stack.endpoints.dynamodb}, S3 ${stack.endpoints.s3}\n`);
-    for (let i = 0; i < flags.consumers; i++) consumers.push(startConsumerProcess(i, { ...stack.env }, view, print, flags.metricsPort));
+    process.stderr.write(`local: alerts are printed here and appended to ${flags.alertsFile}\n`);
+    for (let i = 0; i < flags.consumers; i++) consumers.push(startConsumerProcess(i, { ...stack.env, CALI_ALERTS_FILE: flags.alertsFile, CALI_ENVIRONMENT: process.env.CALI_ENVIRONMENT ?? 'local' }, view, print, flags.metricsPort));
     // Produce once every shard has a consumer, so the latency measured is the steady state's.
     await waitUntil(() => view.owners.size >= flags.shards, abort.signal, 30_000);
     const producer = new KinesisProducer(client, { streamName: stack.env.CALI_STREAM_NAME });
@@ -149,6 +153,7 @@ async function runLocal(flags: LocalFlags): Promise<void> {
       return `local: produced ${stats.produced} (${stats.errors} errors, ${stats.invalid} invalid)`
         + ` | processed ${view.processed} (${Math.round(view.processed / seconds)}/s, ${view.invalid} to DLQ)`
         + ` | leases ${view.leaseText()}`
+        + ` | alerts ${view.alerts}`
         + (p99 === undefined ? '' : ` | latency p99 ${Math.round(p99)} ms`)
         + (stats.storm ? ` | storm: ${stats.storm}` : '');
     };
@@ -196,7 +201,7 @@ async function runLocal(flags: LocalFlags): Promise<void> {
         dlq: reconciliation.deadLettered,
         duplicates: reconciliation.duplicates,
         lost: reconciliation.lost,
-        incidentCandidates: view.incidents,
+        alerts: view.alerts,
         throughputPerSecond: view.processed / elapsedSeconds,
         latencyMs: { p50: view.percentile(50), p99: view.percentile(99) },
       };

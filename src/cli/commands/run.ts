@@ -15,9 +15,14 @@ Environment: AWS_REGION, CALI_STREAM_NAME, CALI_APP_NAME (names the lease table,
 default "cali"), CALI_WORKER_ID (default host-pid), CALI_FAILOVER_MS (default
 10000), CALI_INITIAL_POSITION (TRIM_HORIZON | LATEST | AT_TIMESTAMP:<ISO time>),
 AWS_ENDPOINT_URL_KINESIS / AWS_ENDPOINT_URL_DYNAMODB for emulators, CALI_LOG_LEVEL
-(info; debug logs every batch), CALI_METRICS_PORT (9464; 0 picks a free port) and
+(info; debug logs every batch). CALI_METRICS_PORT (9464; 0 picks a free port) and
 CALI_METRICS_HOST (0.0.0.0) for /metrics /healthz /readyz /status, OPENSEARCH_URL
 (enables the search index) and CALI_OPENSEARCH_* (docs/metrics.md, docs/search.md).
+Alerting: SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN +
+SLACK_CHANNEL (threads and updates); neither: alerts are logged as text
+(alert.local) and appended to CALI_ALERTS_FILE if set. CALI_CONFIG (rules file,
+YAML/JSON, see docs/alerting.md), CALI_ENVIRONMENT, CALI_ALERT_TABLE (default
+<app name>-alerts), CALI_ALERT_SHUTDOWN_MS (default 5000).
 Logs are JSON lines on stdout. SIGTERM or SIGINT: finish batches, checkpoint,
 release the leases (others take them within about a second), exit 0.
 Chaos runs only (docs/performance.md): CALI_CHAOS_SEED enables fault injection
