@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import type { IPodSpec } from 'kubernetes-models/v1';
 import { loadRunConfig, type RunConfig } from '../src/config/run-config.js';
+import { loadAlertingConfig } from '../src/pipeline/alerting/config.js';
 import { DEFAULT_MAX_OBJECT_AGE_MS } from '../src/pipeline/sinks/object-writer-config.js';
 import { DEFAULT_RETRY_POLICY } from '../src/pipeline/sinks/retry-policy.js';
 import { flbSize, loadFluentBitConfig, prop } from './support/fluent-bit-engine.js';
@@ -198,6 +200,24 @@ describe.skipIf(skipReason !== undefined)('k8s/ (kustomize)', () => {
     const query = (find(overlay('dev'), 'ScaledObject', 'cali-consumer').spec as { triggers: { metadata: { query: string } }[] }).triggers[0]!.metadata.query;
     const metric = /\b(cali_[a-z_]+)\b/.exec(query)![1]!;
     expect(readFileSync('src/telemetry/metrics.ts', 'utf8')).toContain(`'${metric}'`);
+  });
+
+  it.each(ENVS)('overlays/%s: CALI_CONFIG names the mounted file, which CALI\'s own loader accepts', async (env) => {
+    const objects = overlay(env);
+    const config = consumerConfig(objects);
+    const pod = (find(objects, 'Deployment', 'cali-consumer').spec as { template: { spec: IPodSpec } }).template.spec;
+    const mount = pod.containers[0]!.volumeMounts!.find((m) => config.alerting.configPath?.startsWith(`${m.mountPath}/`));
+    const volume = pod.volumes!.find((v) => v.name === mount?.name);
+    const file = config.alerting.configPath!.slice(mount!.mountPath.length + 1);
+    const data = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume?.configMap?.name)?.data as Record<string, string>;
+    expect(Object.keys(data)).toContain(file);
+    const dir = mkdtempSync(join(tmpdir(), 'cali-config-'));
+    try {
+      writeFileSync(join(dir, file), data[file]!);
+      await expect(loadAlertingConfig(join(dir, file))).resolves.toBeDefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('dev scales on lag (Prometheus), prod on the open shard count (Kinesis)', () => {
