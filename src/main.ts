@@ -12,7 +12,7 @@ import { DynamoDbLeaseStore } from './lease/dynamodb-lease-store.js';
 import { LeaseEventBus, type LeaseEvents } from './lease/events.js';
 import type { LeaseStore } from './lease/lease-store.js';
 import { ShardSyncer } from './lease/shard-sync.js';
-import { createAlerting } from './pipeline/alerting/create.js';
+import { createAlerting, startAlerting } from './pipeline/alerting/create.js';
 import type { AlertingEngine } from './pipeline/alerting/engine.js';
 import { AlertEventBus } from './pipeline/alerting/events.js';
 import type { IncidentAnalyzer } from './pipeline/rag/analysis.js';
@@ -188,6 +188,7 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
         (error: unknown) => logger.warn({ opensearch: config.opensearch?.location, error: classifyRequestError(error).reason }, 'opensearch.setup_failed'),
       );
     }
+    if (alerting !== undefined) await startAlerting(alerting, dynamoDb, config.alerting);
     await coordinator.start();
   } catch (error) {
     await closeAll();

@@ -121,6 +121,45 @@ describe('record pipeline', () => {
     expect(checkpoints).toEqual(['11']);
   });
 
+  it('gives the archive lines back to the pool once the archive sink acked them, and only then', async () => {
+    const released: BatchResult[] = [];
+    const pool: BatchRunner = { ...fakePool(), release: (result) => released.push(result) };
+    const { pipeline, archive } = setup(pool);
+    archive.gate = new Gate();
+    const shard = pipeline.processorFor('s');
+    const checkpoints: string[] = [];
+    await shard.initialize({ shardId: 's', startingCheckpoint: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 } });
+    await shard.processRecords(batchOf(10, 2), fakeCheckpointer(checkpoints));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(released).toEqual([]);
+    archive.gate.open();
+    await shard.shutdownRequested({ shardId: 's' }, fakeCheckpointer(checkpoints));
+    expect(released).toHaveLength(1);
+    expect(released[0]!.archive).toBe(archive.written[0]![0]!.bytes);
+  });
+
+  it('leaves the archive lines to the garbage collector after a failed write (another object may still hold them)', async () => {
+    const released: string[] = [];
+    const inner = fakePool();
+    // Each batch's lines name its first record, so that a release says which batch it was.
+    const pool: BatchRunner = {
+      threads: inner.threads,
+      run: async (shardId, records) => ({ ...(await inner.run(shardId, records)), archive: encoder.encode(`${records[0]!.sequenceNumber}\n`), archiveLines: 1 }),
+      release: (result) => released.push(new TextDecoder().decode(result.archive)),
+    };
+    const { pipeline, archive } = setup(pool);
+    archive.failuresLeft = 1;
+    const shard = pipeline.processorFor('s');
+    const checkpoints: string[] = [];
+    await shard.initialize({ shardId: 's', startingCheckpoint: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 } });
+    await shard.processRecords(batchOf(10, 2), fakeCheckpointer(checkpoints));
+    await shard.processRecords(batchOf(20, 2), fakeCheckpointer(checkpoints));
+    await shard.shutdownRequested({ shardId: 's' }, fakeCheckpointer(checkpoints));
+    expect(checkpoints).toEqual(['11', '21']);
+    expect(archive.written).toHaveLength(2);
+    expect(released).toEqual(['20\n']);
+  });
+
   it('bounds in-flight batches per shard: processRecords waits for room', async () => {
     const gates = new Map([['1', new Gate()]]);
     const { pipeline } = setup(fakePool(gates), { maxInFlightBatchesPerShard: 2 });

@@ -99,6 +99,29 @@ describe('batch processor', () => {
     }
   });
 
+  it('writes timestampMs null for a timestamp the validator accepts and Date.parse does not (JSON has no NaN)', () => {
+    const record = { timestamp: '2026-11-29\u202810:00:00Z', level: 'INFO', service: 's', message: 'm', log_content: 'c' };
+    expect(Date.parse(record.timestamp)).toBeNaN();
+    const result = processBatch(packBatch('s', records([encoder.encode(JSON.stringify(record))])).task);
+    expect(result.archiveLines).toBe(1);
+    expect((JSON.parse(decoder.decode(result.archive)) as { _cali: { timestampMs: unknown } })._cali.timestampMs).toBeNull();
+  });
+
+  it('packs into a reused buffer when it is large enough, and reads back the same task', () => {
+    const input = records(events(50));
+    const fresh = packBatch('s', input);
+    const reused = packBatch('s', input, new ArrayBuffer(fresh.task.buffer.byteLength + 100).slice(0));
+    const tooSmall = new ArrayBuffer(10);
+    expect(packBatch('s', input, tooSmall).task.buffer).not.toBe(tooSmall);
+    const big = new ArrayBuffer(fresh.task.buffer.byteLength + 100);
+    new Uint8Array(big).fill(0x7b);
+    const into = packBatch('s', input, big);
+    expect(into.task.buffer).toBe(big);
+    expect(into.transferList).toEqual([big]);
+    expect(decoder.decode(processBatch(into.task).archive)).toBe(decoder.decode(processBatch(fresh.task).archive));
+    expect(reused.task.offsets).toEqual(fresh.task.offsets);
+  });
+
   it("fingerprints nothing with fingerprintMinLevel 'off', and archives the same records", () => {
     const input = records(events(300, { errorRatio: 1 }));
     const on = processBatch(packBatch('s', input).task);
@@ -122,6 +145,28 @@ describe('worker pool', () => {
     expect(a!.stats.invalid + b!.stats.invalid).toBe(direct.stats.invalid);
     // The input records are untouched: only the packed copy moved to the thread.
     expect(input[0]!.data.byteLength).toBeGreaterThan(0);
+  });
+
+  it('reuses packed buffers and released archive buffers without mixing batches', async () => {
+    const pool = new WorkerPool({ threads: 1, settings: SETTINGS });
+    pools.push(pool);
+    const all = records(events(2000, { invalidRatio: 0.05, seed: 5 }));
+    // Large, then smaller (into the large one's buffers: stale bytes past its end), then larger than both.
+    const batches = [all.slice(0, 700), all.slice(700, 800), all.slice(800)];
+    const capacities: number[] = [];
+    for (const batch of batches) {
+      const result = await pool.run('s', batch);
+      const direct = processBatch(packBatch('s', batch).task);
+      expect(decoder.decode(result.archive)).toBe(decoder.decode(direct.archive));
+      expect(result.invalid).toEqual(direct.invalid);
+      expect(result.incidents).toEqual(direct.incidents);
+      capacities.push(result.archive.buffer.byteLength);
+      pool.release(result);
+      pool.release(result);
+    }
+    // The second batch's lines went into the first one's buffer, larger than it needed.
+    expect(capacities[1]).toBe(capacities[0]);
+    expect(capacities[2]).toBeGreaterThan(capacities[0]!);
   });
 
   it('queues more batches than threads without calling it a crash (the pipeline bounds in-flight work)', async () => {

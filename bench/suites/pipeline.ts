@@ -22,9 +22,12 @@
  * + 2), the next batch starting as one finishes, so that threads do not wait
  * on an op boundary. Quick mode (the test suite's smoke run) uses 2 batches
  * of 250. The main-thread cases process pre-packed tasks; the pool cases pack every
- * batch as the pipeline does, so their numbers include that copy. Every op
- * checks that it processed what the main thread did (a crashed or skipped
- * batch would otherwise look fast).
+ * batch as the pipeline does, so their numbers include that copy. Buffers
+ * are reused as in the pipeline: a pool batch's archive lines are released
+ * once counted (the pipeline releases them when the archive sink acked), and
+ * a main-thread batch writes its lines into the previous batch's buffer.
+ * Every op checks that it processed what the main thread did (a crashed or
+ * skipped batch would otherwise look fast).
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -34,11 +37,10 @@ import type { StreamRecord } from '../../src/lease/record-processor.js';
 import { packBatch } from '../../src/pipeline/pack.js';
 import { WorkerPool } from '../../src/pipeline/worker-pool.js';
 import { LogSimulator, steppingClock } from '../../src/simulator/generator.js';
-import { decodeRecord, resolveDecodeOptions, type DecodedSubRecord } from '../../src/workers/decode/index.js';
-import { compileFingerprinter, levelClass } from '../../src/workers/fingerprint/fingerprint.js';
-import { compileBatchProcessor } from '../../src/workers/process-batch.js';
+import { resolveDecodeOptions } from '../../src/workers/decode/index.js';
+import { compileFingerprinter } from '../../src/workers/fingerprint/fingerprint.js';
+import { compileBatchProcessor, decodeBatch, normalise, type BatchSink } from '../../src/workers/process-batch.js';
 import type { BatchResult, BatchTask, WorkerSettings } from '../../src/workers/protocol.js';
-import { validateLogRecord } from '../../src/workers/validate-record.js';
 import type { WorkerData } from '../../src/workers/worker-entry.js';
 
 const SHARD_ID = 'shardId-000000000001';
@@ -73,6 +75,8 @@ interface Group extends Expected {
 
 interface Pool {
   run(batch: readonly StreamRecord[]): Promise<BatchResult>;
+  /** What RecordPipeline does once the archive sink acked a batch's lines. */
+  release(result: BatchResult): void;
   destroy(): Promise<void>;
 }
 
@@ -92,6 +96,8 @@ function clonePool(threads: number): Pool {
       const batch: ClonedBatch = { shardId: SHARD_ID, records };
       return (await piscina.run(batch)) as BatchResult;
     },
+    // Cloned results own nothing the workers could reuse.
+    release: () => undefined,
     destroy: () => piscina.destroy(),
   };
 }
@@ -106,6 +112,7 @@ function workerPool(threads: number): Pool {
       if (crash !== undefined) throw new Error('pipeline bench: a pool worker crashed', { cause: crash });
       return result;
     },
+    release: (result) => pool.release(result),
     destroy: () => pool.destroy(),
   };
 }
@@ -123,39 +130,47 @@ function check(results: readonly BatchResult[], expected: Expected, what: string
   return valid;
 }
 
+const EMPTY = new Uint8Array(0);
+
 const percent = (part: number, whole: number): string => `${((100 * part) / whole).toFixed(1)}%`;
 
 const decodeOptions = resolveDecodeOptions({ maxDecodedBytes: SETTINGS.maxDecodedBytes });
-const subRecords: DecodedSubRecord[] = [];
 
 /**
  * The worker function's steps up to normalisation, as process-batch.ts takes
- * them; returns how many records passed (valid ones if `validate`, parsed ones otherwise).
+ * them (its decode sink, its validator and normalisers); counts the records
+ * that passed (valid ones if `validate`, parsed ones otherwise).
  */
-function firstSteps(task: BatchTask, validate: boolean): number {
-  const bytes = new Uint8Array(task.buffer);
-  let passed = 0;
-  for (let i = 0; i < task.count; i++) {
-    subRecords.length = 0;
-    decodeRecord(bytes.subarray(task.offsets[i]!, task.offsets[i + 1]!), subRecords, decodeOptions);
-    for (const sub of subRecords) {
-      if (sub.failure !== undefined) continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(sub.text);
-      } catch {
-        continue;
-      }
-      if (!validate) {
-        passed++;
-        continue;
-      }
-      const checked = validateLogRecord(parsed);
-      if (!checked.success) continue;
-      if (Date.parse(checked.data.timestamp) > 0 && levelClass(checked.data.level) !== 'none') passed++;
+class FirstSteps implements BatchSink {
+  passed = 0;
+
+  constructor(private readonly validate: boolean) {}
+
+  text(_subSequenceNumber: number, text: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return;
     }
+    if (!this.validate) {
+      this.passed++;
+      return;
+    }
+    const checked = normalise.validate(parsed);
+    if (!checked.success) return;
+    if (normalise.timestampMs(checked.data.timestamp) > 0 && normalise.level(checked.data.level) !== 'none') this.passed++;
   }
-  return passed;
+
+  failure(): void {}
+
+  startRecord(): void {}
+}
+
+function firstSteps(task: BatchTask, validate: boolean): number {
+  const sink = new FirstSteps(validate);
+  decodeBatch(task, sink, decodeOptions);
+  return sink.passed;
 }
 
 export function pipelineSuite(options: RunOptions): BenchSuite {
@@ -218,20 +233,34 @@ export function pipelineSuite(options: RunOptions): BenchSuite {
       const results: BatchResult[] = [];
       let nextBatch = 0;
       const lane = async (): Promise<void> => {
-        while (nextBatch < allBatches.length) results.push(await pool.run(allBatches[nextBatch++]!));
+        while (nextBatch < allBatches.length) {
+          const result = await pool.run(allBatches[nextBatch++]!);
+          // Counted, then released as the pipeline releases a batch whose lines the archive sink acked.
+          results.push({ ...result, archive: EMPTY });
+          pool.release(result);
+        }
       };
       await Promise.all(Array.from({ length: threads * 2 + 2 }, lane));
       return check(results, everything, name);
     },
   });
-  const mainThreadCase = (name: string, process: (task: BatchTask) => BatchResult): BenchCase => ({
-    name,
-    unitsPerOp: perOp,
-    fn: () => {
-      const group = nextGroup();
-      return check(group.tasks.map(process), group, name);
-    },
-  });
+  const mainThreadCase = (name: string, process: (task: BatchTask) => BatchResult): BenchCase => {
+    // A batch's lines go into the previous batch's buffer, as they do in the pool once released.
+    let spare: ArrayBuffer | undefined;
+    return {
+      name,
+      unitsPerOp: perOp,
+      fn: () => {
+        const group = nextGroup();
+        const results = group.tasks.map((task) => {
+          const result = process(spare === undefined ? task : { ...task, archiveBuffer: spare });
+          spare = result.archive.buffer as ArrayBuffer;
+          return result;
+        });
+        return check(results, group, name);
+      },
+    };
+  };
 
   const cases: BenchCase[] = [
     {

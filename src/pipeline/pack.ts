@@ -1,8 +1,11 @@
 /**
- * Packs one shard batch into the worker protocol's single buffer: one
- * allocation and one copy per record, then the buffer is moved to the worker.
- * The original record bytes stay with the caller (for the DLQ and for a retry
- * after a worker crash).
+ * Packs one shard batch into the worker protocol's single buffer: arrival
+ * times, offsets, payloads and ASCII sequence numbers, one copy per record,
+ * then the buffer is moved to the worker. The worker moves it back with its
+ * result, and the pool packs a later batch into it: a new buffer per batch
+ * cost the main thread page faults and, as external memory, major GCs, while
+ * two worker threads wanted both cores. The original record bytes stay with
+ * the caller (for the DLQ and for a retry after a worker crash).
  */
 import type { StreamRecord } from '../lease/record-processor.js';
 import type { BatchTask } from '../workers/protocol.js';
@@ -14,20 +17,43 @@ export interface PackedBatch {
   readonly transferList: ArrayBuffer[];
 }
 
-export function packBatch(shardId: string, records: readonly StreamRecord[]): PackedBatch {
-  const count = records.length;
-  let payloadBytes = 0;
-  let sequenceBytes = 0;
+/** Bytes packBatch needs for these records. */
+export function packedSize(records: readonly StreamRecord[]): number {
+  let bytes = 0;
   for (const record of records) {
-    payloadBytes += record.data.byteLength;
     // Sequence numbers are ASCII digits: one byte per character.
-    sequenceBytes += record.sequenceNumber.length;
+    bytes += record.data.byteLength + record.sequenceNumber.length;
   }
-  const buffer = new ArrayBuffer(payloadBytes + sequenceBytes);
+  return headerSize(records.length) + bytes;
+}
+
+/** Arrival times (8-byte aligned at the start), then offsets. */
+function headerSize(count: number): number {
+  return 8 * count + 4 * 2 * (count + 1);
+}
+
+/** Writes `text` at `at`; returns the end. Byte by byte for ASCII (sequence numbers are digits), which beats a native call per record. */
+function putAscii(text: string, bytes: Uint8Array, at: number): number {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f) return at - i + encoder.encodeInto(text, bytes.subarray(at - i)).written;
+    bytes[at + i] = code;
+  }
+  return at + text.length;
+}
+
+/**
+ * Packs `records`; into `reuse` when it is large enough (its old content is
+ * overwritten where needed and otherwise ignored: offsets say what is what).
+ */
+export function packBatch(shardId: string, records: readonly StreamRecord[], reuse?: ArrayBuffer): PackedBatch {
+  const count = records.length;
+  const size = packedSize(records);
+  const buffer = reuse !== undefined && reuse.byteLength >= size ? reuse : new ArrayBuffer(size);
+  const arrivalMs = new Float64Array(buffer, 0, count);
+  const offsets = new Uint32Array(buffer, 8 * count, 2 * (count + 1));
   const bytes = new Uint8Array(buffer);
-  const offsets = new Uint32Array(2 * (count + 1));
-  const arrivalMs = new Float64Array(count);
-  let at = 0;
+  let at = headerSize(count);
   for (let i = 0; i < count; i++) {
     const record = records[i]!;
     offsets[i] = at;
@@ -38,11 +64,8 @@ export function packBatch(shardId: string, records: readonly StreamRecord[]): Pa
   offsets[count] = at;
   for (let i = 0; i < count; i++) {
     offsets[count + 1 + i] = at;
-    at += encoder.encodeInto(records[i]!.sequenceNumber, bytes.subarray(at)).written;
+    at = putAscii(records[i]!.sequenceNumber, bytes, at);
   }
   offsets[2 * count + 1] = at;
-  return {
-    task: { shardId, count, buffer, offsets, arrivalMs },
-    transferList: [buffer, offsets.buffer as ArrayBuffer, arrivalMs.buffer as ArrayBuffer],
-  };
+  return { task: { shardId, count, buffer, offsets, arrivalMs }, transferList: [buffer] };
 }

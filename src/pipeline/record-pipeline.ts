@@ -35,7 +35,7 @@ export interface PipelineSinks {
 }
 
 /** What the pipeline needs of the worker pool (the real one, or a fake in tests). */
-export type BatchRunner = Pick<WorkerPool, 'run' | 'threads'>;
+export type BatchRunner = Pick<WorkerPool, 'run' | 'threads'> & Partial<Pick<WorkerPool, 'release'>>;
 
 export interface PipelineOptions {
   readonly maxInFlightBatchesPerShard?: number;
@@ -93,13 +93,18 @@ export class RecordPipeline {
     const deadLetters = deadLettersOf(shardId, batch.records, result, Date.now());
     const chunks = result.archiveLines > 0 ? [{ bytes: result.archive, lines: result.archiveLines }] : undefined;
     const search = this.sinks.search;
+    // An offered search write decodes the lines at once (one attempt); a gating one may write them again.
     if (search !== undefined && !search.required && chunks !== undefined) this.offer(shardId, search.sink, chunks);
-    await Promise.all([
-      chunks !== undefined ? this.untilAcked(shardId, this.sinks.archive, chunks, signal) : undefined,
+    const [archivedFirstTime, , searchedFirstTime] = await Promise.all([
+      chunks !== undefined ? this.untilAcked(shardId, this.sinks.archive, chunks, signal) : false,
       deadLetters.length > 0 ? this.untilAcked(shardId, this.sinks.dlq, deadLetters, signal) : undefined,
       search?.required === true && chunks !== undefined ? this.untilAcked(shardId, search.sink, chunks, signal) : undefined,
     ]);
     if (signal.aborted) return;
+    // An ack of the first write means every object holding the lines was written; after a failed
+    // write another object may still hold them, so their buffer is left to the garbage collector;
+    // so it is when a gating search sink needed a second write.
+    if (archivedFirstTime && (search?.required !== true || searchedFirstTime === true)) this.pool.release?.(result);
     if (result.incidents.length > 0) {
       this.sinks.incidents.publish(shardId, result.incidents);
       this.events.emit('incidents.detected', { shardId, candidates: result.incidents });
@@ -145,17 +150,19 @@ export class RecordPipeline {
     });
   }
 
-  private async untilAcked<T>(shardId: string, sink: Sink<T>, items: readonly T[], signal: AbortSignal): Promise<void> {
+  /** Writes until the sink acks (true if its first write did) or the work is cancelled (false). */
+  private async untilAcked<T>(shardId: string, sink: Sink<T>, items: readonly T[], signal: AbortSignal): Promise<boolean> {
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
         await sink.write(items);
-        return;
+        return attempt === 1;
       } catch (error) {
         this.events.emit('sink.retry', { shardId, sink: sink.name, error: describe(error), attempt });
         const ceiling = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(attempt - 1, 10));
         await sleep(ceiling / 2 + Math.random() * (ceiling / 2), signal);
       }
     }
+    return false;
   }
 }
 

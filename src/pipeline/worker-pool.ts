@@ -1,9 +1,10 @@
 /**
  * The worker-thread pool (piscina) and what the pipeline needs of it: run a
- * shard batch (packed, moved), survive crashed threads (retry once, then
- * bisect the batch until the poison record is alone; that record goes to the
- * DLQ as `worker_crash` and the rest of the batch is processed), and report
- * utilisation and queue depth for backpressure and metrics.
+ * shard batch (packed, moved; its buffer comes back and is reused, as is a
+ * released result's archive buffer), survive crashed threads (retry once,
+ * then bisect the batch until the poison record is alone; that record goes to
+ * the DLQ as `worker_crash` and the rest of the batch is processed), and
+ * report utilisation and queue depth for backpressure and metrics.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -91,9 +92,16 @@ export class WorkerPool {
   readonly threads: number;
   private attemptsInFlight = 0;
   private destroyed = false;
+  /** Packed buffers the workers moved back, for the next batches (at most `maxSpareBuffers`). */
+  private readonly spareBuffers: ArrayBuffer[] = [];
+  /** Buffers of released archive lines, moved to the workers for the next batches' lines (at most `maxSpareBuffers`). */
+  private readonly spareArchives: ArrayBuffer[] = [];
+  private readonly maxSpareBuffers: number;
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.threads = Math.max(1, options.threads ?? availableParallelism());
+    // As many as RecordPipeline's default in-flight limit: one per batch in flight, so none is allocated in steady state.
+    this.maxSpareBuffers = this.threads * 2 + 2;
     this.piscina = this.createPiscina();
   }
 
@@ -181,16 +189,36 @@ export class WorkerPool {
     return inFlight;
   }
 
+  /**
+   * Takes back the buffer of a result's archive lines for a later batch's
+   * lines. Call it only once nothing reads `result.archive` any more (the
+   * pipeline does when the archive sink acked it); the bytes are overwritten.
+   * Without it nothing breaks, but every batch's lines take a new buffer,
+   * and on the main thread those count as external memory that starts major
+   * garbage collections.
+   */
+  release(result: BatchResult): void {
+    const buffer = result.archive.buffer;
+    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0 || this.spareArchives.length >= this.maxSpareBuffers || this.spareArchives.includes(buffer)) return;
+    this.spareArchives.push(buffer);
+  }
+
   async destroy(): Promise<void> {
     this.destroyed = true;
     await this.piscina.destroy();
   }
 
   private async attempt(shardId: string, records: readonly StreamRecord[]): Promise<BatchResult> {
-    const packed = packBatch(shardId, records);
+    const packed = packBatch(shardId, records, this.spareBuffers.pop());
+    const archiveBuffer = this.spareArchives.pop();
+    const task = archiveBuffer === undefined ? packed.task : { ...packed.task, archiveBuffer };
+    const transferList = archiveBuffer === undefined ? packed.transferList : [...packed.transferList, archiveBuffer];
     this.attemptsInFlight++;
     try {
-      return (await this.piscina.run(packed.task, { transferList: packed.transferList })) as BatchResult;
+      // A crashed attempt keeps its buffers (the thread is gone with them): the next one gets new ones.
+      const { packed: spare, ...result } = (await this.piscina.run(task, { transferList })) as BatchResult;
+      if (spare !== undefined && this.spareBuffers.length < this.maxSpareBuffers) this.spareBuffers.push(spare);
+      return result;
     } finally {
       this.attemptsInFlight--;
     }

@@ -21,12 +21,22 @@ export interface WorkerSettings {
 export interface BatchTask {
   readonly shardId: string;
   readonly count: number;
-  /** Payloads back to back, then the ASCII sequence numbers back to back. */
+  /**
+   * The one moved buffer: `arrivalMs` and `offsets` (views of it), payloads
+   * back to back, then the ASCII sequence numbers back to back; it may be
+   * longer than that (a reused buffer), so read it through `offsets` only.
+   */
   readonly buffer: ArrayBuffer;
-  /** 2 * (count + 1) entries: payload i is [o[i], o[i+1]); sequence number i is [o[count+1+i], o[count+2+i]). */
+  /** 2 * (count + 1) positions in `buffer`: payload i is [o[i], o[i+1]); sequence number i is [o[count+1+i], o[count+2+i]). */
   readonly offsets: Uint32Array;
   /** ApproximateArrivalTimestamp per record (NaN when unknown). */
   readonly arrivalMs: Float64Array;
+  /**
+   * A buffer for the archive lines, moved in with the task: an earlier
+   * result's, released once nothing read it any more. Used when it is large
+   * enough for the batch; otherwise the worker allocates one.
+   */
+  readonly archiveBuffer?: ArrayBuffer | undefined;
 }
 
 /** Why a record (or one of its sub-records) is not valid; the DLQ's reason codes. */
@@ -98,10 +108,12 @@ export interface BatchStats {
 }
 
 export interface BatchResult {
-  /** Archive NDJSON lines back to back, each ending in `\n`. */
+  /** Archive NDJSON lines back to back, each ending in `\n` (a view of the start of a possibly longer buffer). */
   readonly archive: Uint8Array;
   readonly archiveLines: number;
   readonly invalid: readonly InvalidRecord[];
   readonly incidents: readonly IncidentCandidate[];
   readonly stats: BatchStats;
+  /** From a worker thread: the task's buffer, moved back so that the pool packs a later batch into it. */
+  readonly packed?: ArrayBuffer | undefined;
 }

@@ -1,7 +1,8 @@
 /**
  * The piscina worker: compiles the batch processor once per thread from the
  * pool's workerData, then runs batches. The archive bytes are moved back to
- * the main thread, not cloned. No I/O happens here.
+ * the main thread, not cloned, and so is the task's packed buffer, which the
+ * pool reuses. No I/O happens here.
  */
 import { Piscina } from 'piscina';
 import { compileFingerprinter } from './fingerprint/fingerprint.js';
@@ -18,9 +19,9 @@ const data = Piscina.workerData as WorkerData;
 const processBatch = compileBatchProcessor(data.settings, compileFingerprinter(data.fingerprint));
 
 export default function runBatch(task: BatchTask): BatchResult {
-  const result = processBatch(task);
+  const result: BatchResult = { ...processBatch(task), packed: task.buffer };
   const movable = {
-    [Piscina.transferableSymbol]: [result.archive.buffer],
+    [Piscina.transferableSymbol]: [result.archive.buffer, task.buffer],
     [Piscina.valueSymbol]: result,
   };
   return Piscina.move(movable as unknown as ArrayBuffer) as unknown as BatchResult;

@@ -47,12 +47,15 @@ export function destinationsFor(config: AlertingEnvConfig, settings: AlertingSet
   }
 }
 
-/** Loads and checks everything first, so a bad rules file fails start-up before any lease is taken. */
+/**
+ * Loads and checks the rules file, so a bad one fails start-up before any
+ * network call or lease. The engine is not started: startAlerting() creates
+ * the alert table if missing and starts it.
+ */
 export async function createAlerting(config: AlertingEnvConfig, deps: AlertingDependencies): Promise<AlertingEngine> {
   const loaded = await loadAlertingConfig(config.configPath);
   const settings: AlertingSettings = config.environment === undefined ? loaded : Object.freeze({ ...loaded, environment: config.environment });
-  await createAlertTableIfMissing(deps.dynamoDb, config.tableName);
-  const engine = new AlertingEngine({
+  return new AlertingEngine({
     settings,
     store: new AlertStore(deps.dynamoDb, config.tableName),
     destinationFor: destinationsFor(config, settings, deps.print),
@@ -61,6 +64,9 @@ export async function createAlerting(config: AlertingEnvConfig, deps: AlertingDe
     analyzer: deps.analyzer,
     ...(deps.onError === undefined ? {} : { onError: deps.onError }),
   });
+}
+
+export async function startAlerting(engine: AlertingEngine, dynamoDb: DynamoDBClient, config: AlertingEnvConfig): Promise<void> {
+  await createAlertTableIfMissing(dynamoDb, config.tableName);
   engine.start();
-  return engine;
 }

@@ -31,9 +31,12 @@ export interface DecodeSink {
   /**
    * One JSON object candidate, exactly as it was in the record (surrounding
    * whitespace included). It is valid UTF-8 text, so encoding it with
-   * TextEncoder gives back the original bytes (for the DLQ).
+   * TextEncoder gives back the original bytes (for the DLQ). Those bytes are
+   * `bytes[start, end)`: a view of the payload, or of the inflated gzip data,
+   * valid only during the call; copying them is cheaper than re-encoding the
+   * text (the worker builds archive lines that way).
    */
-  text(subSequenceNumber: number, text: string): void;
+  text(subSequenceNumber: number, text: string, bytes: Uint8Array, start: number, end: number): void;
   /** Bytes that cannot become a record; `message` says where and why, for operators. */
   failure(subSequenceNumber: number, reason: DecodeFailureReason, message: string): void;
 }

@@ -33,9 +33,10 @@ function hexByte(byte: number): string {
  * Decodes one unit of text (a record, an inflated gzip stream or a KPL
  * sub-record) whose sub-records are numbered from `base`. A unit that does
  * not start with `{` is not JSON lines at all (binary data, another format)
- * and fails as a whole, as one sub-record.
+ * and fails as a whole, as one sub-record. `knownAscii`: the caller checked
+ * these bytes (with their neighbours, in one call) and found them all ASCII.
  */
-export function decodeJsonLines(bytes: Uint8Array, base: number, sink: DecodeSink): void {
+export function decodeJsonLines(bytes: Uint8Array, base: number, sink: DecodeSink, knownAscii = false): void {
   const end = bytes.length;
   let first = 0;
   while (first < end && (isBlank(bytes[first]!) || bytes[first] === NEWLINE)) first++;
@@ -50,7 +51,7 @@ export function decodeJsonLines(bytes: Uint8Array, base: number, sink: DecodeSin
   // ASCII: one string, sliced per line (byte and character offsets are the
   // same). Otherwise a Buffer view (no copy) for its memchr-based indexOf and
   // its decoding of a byte range.
-  const text = isAscii(bytes) ? ascii.decode(bytes) : undefined;
+  const text = knownAscii || isAscii(bytes) ? ascii.decode(bytes) : undefined;
   const buffer = text === undefined ? Buffer.from(bytes.buffer, bytes.byteOffset, end) : undefined;
   const valid = buffer === undefined || isUtf8(bytes);
   let index = 0;
@@ -66,9 +67,9 @@ export function decodeJsonLines(bytes: Uint8Array, base: number, sink: DecodeSin
       if (bytes[first] !== OPEN_BRACE) {
         sink.failure(base + index, 'not_json_object', `line ${line}: expected "{", found byte ${hexByte(bytes[first]!)}`);
       } else if (text !== undefined) {
-        sink.text(base + index, start === 0 && stop === end ? text : text.slice(start, stop));
+        sink.text(base + index, start === 0 && stop === end ? text : text.slice(start, stop), bytes, start, stop);
       } else if (valid || isUtf8(bytes.subarray(start, stop))) {
-        sink.text(base + index, buffer!.toString('utf8', start, stop));
+        sink.text(base + index, buffer!.toString('utf8', start, stop), bytes, start, stop);
       } else {
         sink.failure(base + index, 'invalid_utf8', `line ${line} (bytes ${start}..${stop}) is not valid UTF-8`);
       }

@@ -12,7 +12,11 @@ import type { ObjectStore } from '../object-store/object-store.js';
 import { SinkError, type Sink, type SinkHealth } from '../sink.js';
 import type { ArchiveSinkConfig } from './config.js';
 
-/** Archive lines from a worker: one or more complete NDJSON lines, each ending in `\n`. */
+/**
+ * Archive lines from a worker: one or more complete NDJSON lines, each ending
+ * in `\n`. The pipeline reuses the bytes once write() resolved: a sink must
+ * not read them after that (BatchingObjectWriter copies them before writing).
+ */
 export interface ArchiveChunk {
   readonly bytes: Uint8Array;
   readonly lines: number;
