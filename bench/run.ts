@@ -8,6 +8,7 @@ import { formatSuite, machineInfo, runSuite, type BenchSuite, type RunOptions, t
 import { decodeSuite } from './suites/decode.js';
 import { fingerprintSuite } from './suites/fingerprint.js';
 import { pipelineSuite } from './suites/pipeline.js';
+import { ragSuite } from './suites/rag.js';
 import { simulatorSuite } from './suites/simulator.js';
 import { telemetrySuite } from './suites/telemetry.js';
 import { validationSuite } from './suites/validation.js';
@@ -20,6 +21,7 @@ const SUITES: Record<string, (options: RunOptions) => BenchSuite> = {
   pipeline: pipelineSuite,
   validation: validationSuite,
   telemetry: telemetrySuite,
+  rag: ragSuite,
 };
 
 const program = new Command('bench')

@@ -13,7 +13,9 @@ export type CaliErrorCode =
   | 'CALI_ERR_STREAM'
   | 'CALI_ERR_LEASE_TABLE'
   | 'CALI_ERR_PUT_RECORDS'
-  | 'CALI_ERR_ALERT_TABLE';
+  | 'CALI_ERR_ALERT_TABLE'
+  | 'CALI_ERR_RAG_MODEL_MISMATCH'
+  | 'CALI_ERR_VECTOR_STORE';
 
 export class CaliError extends Error {
   readonly code: CaliErrorCode;

@@ -12,10 +12,12 @@ import { DynamoDbLeaseStore } from './lease/dynamodb-lease-store.js';
 import { LeaseEventBus, type LeaseEvents } from './lease/events.js';
 import type { LeaseStore } from './lease/lease-store.js';
 import { ShardSyncer } from './lease/shard-sync.js';
-import { createAlerting, startAlerting } from './pipeline/alerting/create.js';
+import { createAlerting, loadAlertingSettings, startAlerting } from './pipeline/alerting/create.js';
 import type { AlertingEngine } from './pipeline/alerting/engine.js';
 import { AlertEventBus } from './pipeline/alerting/events.js';
 import type { IncidentAnalyzer } from './pipeline/rag/analysis.js';
+import { createIncidentAnalyzer } from './pipeline/rag/create.js';
+import { RagEventBus } from './pipeline/rag/events.js';
 import { replayDeadLetters, type DlqReplayOptions, type ReplaySummary } from './pipeline/dlq-replay.js';
 import { PipelineEventBus } from './pipeline/events.js';
 import { KinesisShardReader } from './pipeline/kinesis-shard-reader.js';
@@ -72,6 +74,14 @@ function logAlertEvents(events: AlertEventBus, logger: Logger): void {
   });
 }
 
+/** Analyses at info; provider trouble (errors, skipped calls, the circuit) at warn. */
+function logRagEvents(events: RagEventBus, logger: Logger): void {
+  events.on('rag.analysis', (payload) => logger.info(payload, 'rag.analysis'));
+  events.on('rag.error', (payload) => logger.warn(payload, 'rag.error'));
+  events.on('rag.skipped', (payload) => logger.warn(payload, 'rag.skipped'));
+  events.on('rag.circuit', (payload) => logger.warn(payload, 'rag.circuit'));
+}
+
 /** Every lease and pipeline event becomes one structured log line: the event name is the message. */
 function logEvents(lease: LeaseEventBus, pipeline: PipelineEventBus, logger: Logger): void {
   const names: (keyof LeaseEvents)[] = [
@@ -121,17 +131,24 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
   const archive = ArchiveSink.create(config.archive, { workerId, s3Client: s3 });
   const dlq = DlqSink.create(config.dlq, { workerId, s3Client: s3 });
   const alertEvents = options.alertEvents ?? new AlertEventBus();
+  const ragEvents = new RagEventBus();
   let alerting: AlertingEngine | undefined;
+  let analyzer: IncidentAnalyzer | undefined;
   const dynamoDb = createDynamoDbClient({ region, ...(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {}) });
   if (options.incidents === undefined) {
     logAlertEvents(alertEvents, logger);
+    logRagEvents(ragEvents, logger);
     try {
-      alerting = await createAlerting(config.alerting, {
-        dynamoDb, owner: workerId, events: alertEvents, analyzer: options.analyzer,
+      const settings = await loadAlertingSettings(config.alerting);
+      // The rules file's redaction runs before Slack and before the embedder and the LLM alike.
+      analyzer = options.analyzer ?? await createIncidentAnalyzer(config.rag, { redactor: settings.redactor, events: ragEvents });
+      alerting = createAlerting(config.alerting, settings, {
+        dynamoDb, owner: workerId, events: alertEvents, analyzer,
         print: (text, message) => logger.info({ kind: message.kind, fingerprint: message.fingerprint, text }, 'alert.local'),
         onError: (error, context) => logger.warn({ context, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }, 'alerting.error'),
       });
     } catch (error) {
+      await analyzer?.close();
       await Promise.allSettled([archive.close(), dlq.close()]);
       await pool.destroy();
       dynamoDb.destroy();
@@ -162,13 +179,14 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
     .watchLeases(leaseEvents)
     .watchPipeline(pipelineEvents);
   if (search !== undefined) telemetry.watchSearch(search.events);
-  if (alerting !== undefined) telemetry.watchAlerting(alertEvents, alerting);
+  if (alerting !== undefined) telemetry.watchAlerting(alertEvents, alerting).watchRag(ragEvents);
   let metricsServer: TelemetryServer | undefined;
   const closeAll = async (): Promise<void> => {
     // The search sink dead-letters refused documents: it closes before the DLQ does.
     await search?.close().catch((error: unknown) => logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'opensearch.close_failed'));
     // After the pipeline stopped: what it published is decided and sent within the bound, the rest stays claimed in the table.
     await alerting?.stop(config.alerting.shutdownTimeoutMs);
+    await analyzer?.close();
     dynamoDb.destroy();
     await Promise.allSettled([archive.close(), dlq.close()]);
     await pool.destroy();

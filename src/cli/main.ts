@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { isCaliError } from '../errors.js';
 import { registerDlq } from './commands/dlq.js';
 import { registerFingerprint } from './commands/fingerprint.js';
+import { registerKb } from './commands/kb.js';
 import { registerLocal } from './commands/local.js';
 import { registerRun } from './commands/run.js';
 import { registerSimulate } from './commands/simulate.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerFingerprint(program);
   registerRun(program);
   registerDlq(program);
+  registerKb(program);
   return program;
 }
 

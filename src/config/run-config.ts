@@ -9,6 +9,7 @@ import { compileDlqSinkConfig, type DlqSinkConfig } from '../pipeline/sinks/dlq/
 import { compileLeaseConfig, DEFAULT_FAILOVER_MS, type InitialPosition, type LeaseConfig } from '../lease/config.js';
 import type { OpenSearchSinkConfig } from '../pipeline/sinks/opensearch/config.js';
 import { loadAlertingEnv, type AlertingEnvConfig } from './alerting-config.js';
+import { loadRagConfig, type RagConfig } from './rag-config.js';
 import { loadKinesisStreamEnv, optionalUrl, requiredString, type Env, type KinesisStreamEnv } from './env.js';
 import { loadMetricsServerConfig, loadOpenSearchConfig, type MetricsServerConfig } from './telemetry-env.js';
 
@@ -31,6 +32,8 @@ export interface RunConfig {
   /** OPENSEARCH_URL and CALI_OPENSEARCH_*; undefined: no search index. */
   readonly opensearch: OpenSearchSinkConfig | undefined;
   readonly alerting: AlertingEnvConfig;
+  /** CALI_RAG_*, OPENAI_*, MILVUS_*: analysis of new incidents (docs/rag.md). */
+  readonly rag: RagConfig;
 }
 
 function configError(variable: string, message: string): CaliError {
@@ -98,5 +101,6 @@ export function loadRunConfig(env: Env): RunConfig {
     metrics: loadMetricsServerConfig(env),
     opensearch: loadOpenSearchConfig(env),
     alerting: loadAlertingEnv(env, appName),
+    rag: loadRagConfig(env),
   };
 }

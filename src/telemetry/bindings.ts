@@ -6,6 +6,7 @@
 import type { LeaseEventBus } from '../lease/events.js';
 import type { AlertEventBus } from '../pipeline/alerting/events.js';
 import type { PipelineEventBus } from '../pipeline/events.js';
+import type { RagEventBus } from '../pipeline/rag/events.js';
 import type { SearchEventBus } from '../pipeline/sinks/opensearch/events.js';
 import type { CaliMetrics } from './metrics.js';
 import type { StatusTracker } from './status.js';
@@ -115,6 +116,27 @@ export function bindAlertEvents(bus: AlertEventBus, metrics: CaliMetrics, status
   });
   bus.on('window.opened', (e) => metrics.alertWindowsOpened.inc({ claimed: String(e.claimed) }));
   bus.on('window.closed', () => metrics.alertWindowsClosed.inc());
+}
+
+/** RAG: analyses, not external calls, are what cali_rag_requests_total counts (docs/rag.md maps every event). */
+export function bindRagEvents(bus: RagEventBus, metrics: CaliMetrics, status: StatusTracker): void {
+  bus.on('rag.analysis', (e) => {
+    metrics.ragRequests.inc({ analyzer: e.analyzer });
+    metrics.ragDuration.observe(e.latencyMs / 1000);
+    if (e.degraded) metrics.ragErrors.inc();
+  });
+  bus.on('rag.cache', (e) => {
+    if (e.hit) metrics.ragCacheHits.inc();
+  });
+  bus.on('rag.tokens', (e) => {
+    metrics.ragTokens.inc({ type: 'prompt' }, e.promptTokens);
+    metrics.ragTokens.inc({ type: 'completion' }, e.completionTokens);
+    metrics.ragSpend.inc(e.estimatedUsd);
+  });
+  bus.on('rag.error', (e) => {
+    if (!e.retriable) status.error('rag.error', `${e.call} via ${e.provider}: ${e.error}`);
+  });
+  bus.on('rag.skipped', (e) => status.error('rag.skipped', `${e.call}: ${e.reason}`));
 }
 
 export function bindSearchEvents(bus: SearchEventBus, metrics: CaliMetrics, status: StatusTracker): void {

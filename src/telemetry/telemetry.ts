@@ -6,8 +6,9 @@
 import type { LeaseEventBus } from '../lease/events.js';
 import type { AlertEventBus, AlertingStatus } from '../pipeline/alerting/events.js';
 import type { PipelineEventBus } from '../pipeline/events.js';
+import type { RagEventBus } from '../pipeline/rag/events.js';
 import type { SearchEventBus } from '../pipeline/sinks/opensearch/events.js';
-import { bindAlertEvents, bindLeaseEvents, bindPipelineEvents, bindSearchEvents } from './bindings.js';
+import { bindAlertEvents, bindLeaseEvents, bindPipelineEvents, bindRagEvents, bindSearchEvents } from './bindings.js';
 import { CaliMetrics } from './metrics.js';
 import { StatusTracker, type StatusSources } from './status.js';
 
@@ -77,6 +78,11 @@ export class Telemetry {
   watchAlerting(bus: AlertEventBus, status?: AlertingStatus): this {
     bindAlertEvents(bus, this.metrics, this.status);
     if (status !== undefined) this.sources.alerting = status;
+    return this;
+  }
+
+  watchRag(bus: RagEventBus): this {
+    bindRagEvents(bus, this.metrics, this.status);
     return this;
   }
 

@@ -4,7 +4,8 @@
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 export const CLI = resolve('dist/src/cli/main.js');
 
@@ -15,8 +16,11 @@ if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` 
  * Consumers listen for metrics on a free loopback port: test files run in parallel, and the
  * default 9464 would be taken by whichever `cali run` started first.
  */
+/** The consumers' embedded knowledge base: per test process, not the repository's .cali/. */
+const TEST_RAG_DIR = join(tmpdir(), `cali-test-kb-${process.pid}`);
+
 export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', CALI_METRICS_PORT: '0', CALI_METRICS_HOST: '127.0.0.1', ...extra };
+  return { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', CALI_METRICS_PORT: '0', CALI_METRICS_HOST: '127.0.0.1', CALI_RAG_DIR: TEST_RAG_DIR, ...extra };
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = cliEnv(), timeoutMs = 60_000): SpawnSyncReturns<string> {

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import { createKinesisClient, createS3Client } from '../../aws.js';
+import { loadRagConfig } from '../../config/rag-config.js';
 import { type CaliError } from '../../errors.js';
 import { reconcileSinks, readStreamPositions, type SinkReconciliation } from '../../local/reconcile.js';
 import { ARCHIVE_BUCKET, DLQ_BUCKET, startLocalStack } from '../../local/stack.js';
@@ -15,6 +17,7 @@ import { intOption, numberOption } from '../options.js';
 import { shutdownSignal } from '../shutdown.js';
 import { addSimulatorOptions, simulatorOptionsFrom, toProducerEntries, type SimulatorFlags } from '../simulator-options.js';
 import { StatusLine } from '../status-line.js';
+import { ingestRunbooks } from './kb.js';
 
 interface LocalFlags extends SimulatorFlags {
   alertsFile: string;
@@ -103,6 +106,24 @@ and the stack.`);
   addSimulatorOptions(command, 200).action((flags: LocalFlags) => runLocal(flags));
 }
 
+const RUNBOOKS_DIR = fileURLToPath(new URL('../../../../runbooks/', import.meta.url));
+
+/**
+ * One embedded knowledge base per consumer (the flat store has one writer per
+ * directory), each seeded with the shipped runbooks, made afresh every run.
+ */
+async function seedKnowledgeBases(consumers: number): Promise<string[]> {
+  const root = resolve('.cali', 'local-kb');
+  await rm(root, { recursive: true, force: true });
+  const dirs: string[] = [];
+  for (let i = 0; i < consumers; i++) {
+    const dir = join(root, `consumer-${i + 1}`);
+    await ingestRunbooks(loadRagConfig({ ...process.env, CALI_RAG_DIR: dir }), [RUNBOOKS_DIR], () => undefined);
+    dirs.push(dir);
+  }
+  return dirs;
+}
+
 function startConsumerProcess(index: number, env: Record<string, string>, view: ConsumerView, print: (text: string) => void, metricsPort: number): ChildProcess {
   const cli = fileURLToPath(new URL('../main.js', import.meta.url));
   const child = spawn(process.execPath, ['--', cli, 'run'], {
@@ -142,7 +163,13 @@ async function runLocal(flags: LocalFlags): Promise<void> {
   try {
     process.stderr.write(`local: stack ready in ${((performance.now() - started) / 1000).toFixed(1)} s: Kinesis ${stack.endpoints.kinesis}, DynamoDB ${stack.endpoints.dynamodb}, S3 ${stack.endpoints.s3}\n`);
     process.stderr.write(`local: alerts are printed here and appended to ${flags.alertsFile}\n`);
-    for (let i = 0; i < flags.consumers; i++) consumers.push(startConsumerProcess(i, { ...stack.env, CALI_ALERTS_FILE: flags.alertsFile, CALI_ENVIRONMENT: process.env.CALI_ENVIRONMENT ?? 'local' }, view, print, flags.metricsPort));
+    const knowledgeBases = await seedKnowledgeBases(flags.consumers);
+    process.stderr.write(`local: each consumer's knowledge base holds the runbooks of ${RUNBOOKS_DIR}; alerts show retrieval-only analyses\n`);
+    for (let i = 0; i < flags.consumers; i++) {
+      consumers.push(startConsumerProcess(i, {
+        ...stack.env, CALI_ALERTS_FILE: flags.alertsFile, CALI_ENVIRONMENT: process.env.CALI_ENVIRONMENT ?? 'local', CALI_RAG_DIR: knowledgeBases[i]!,
+      }, view, print, flags.metricsPort));
+    }
     // Produce once every shard has a consumer, so the latency measured is the steady state's.
     await waitUntil(() => view.owners.size >= flags.shards, abort.signal, 30_000);
     const producer = new KinesisProducer(client, { streamName: stack.env.CALI_STREAM_NAME });

@@ -47,14 +47,14 @@ export function destinationsFor(config: AlertingEnvConfig, settings: AlertingSet
   }
 }
 
-/**
- * Loads and checks the rules file, so a bad one fails start-up before any
- * network call or lease. The engine is not started: startAlerting() creates
- * the alert table if missing and starts it.
- */
-export async function createAlerting(config: AlertingEnvConfig, deps: AlertingDependencies): Promise<AlertingEngine> {
+/** Loads and checks the rules file, so a bad one fails start-up before any network call or lease. */
+export async function loadAlertingSettings(config: AlertingEnvConfig): Promise<AlertingSettings> {
   const loaded = await loadAlertingConfig(config.configPath);
-  const settings: AlertingSettings = config.environment === undefined ? loaded : Object.freeze({ ...loaded, environment: config.environment });
+  return config.environment === undefined ? loaded : Object.freeze({ ...loaded, environment: config.environment });
+}
+
+/** The engine, not started: startAlerting() creates the alert table if missing and starts it. */
+export function createAlerting(config: AlertingEnvConfig, settings: AlertingSettings, deps: AlertingDependencies): AlertingEngine {
   return new AlertingEngine({
     settings,
     store: new AlertStore(deps.dynamoDb, config.tableName),
