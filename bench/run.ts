@@ -9,6 +9,7 @@ import { decodeSuite } from './suites/decode.js';
 import { fingerprintSuite } from './suites/fingerprint.js';
 import { pipelineSuite } from './suites/pipeline.js';
 import { ragSuite } from './suites/rag.js';
+import { qualitySuite } from './suites/quality.js';
 import { simulatorSuite } from './suites/simulator.js';
 import { telemetrySuite } from './suites/telemetry.js';
 import { validationSuite } from './suites/validation.js';
@@ -22,6 +23,7 @@ const SUITES: Record<string, (options: RunOptions) => BenchSuite> = {
   validation: validationSuite,
   telemetry: telemetrySuite,
   rag: ragSuite,
+  quality: qualitySuite,
 };
 
 const program = new Command('bench')

@@ -30,4 +30,5 @@ it('npm run bench --quick writes medians, spread and baseline ratios', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
+  // As long as the child may take: every suite's quick run, on a shared machine.
+}, 150_000);

@@ -4,10 +4,13 @@
  * promises (0 lost, DLQ = invalid produced, no worker_crash dead letters, every
  * shard caught up, no lease owned by a dead consumer, duplicates only where a
  * consumer was killed or lost a lease); exit 1 if any run broke one.
+ * `npm run chaos -- --burst N`: instead, the memory run of bench/chaos/burst.ts
+ * (backlogs of N and 10N records, peak RSS of the consumer for each).
  */
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { machineInfo } from '../harness.js';
+import { runBurst } from './burst.js';
 import { DEFAULT_CHAOS_OPTIONS, runChaos, type ChaosReport } from './chaos-run.js';
 import { judgeChaos } from './judge.js';
 
@@ -19,11 +22,24 @@ const program = new Command('chaos')
   .addOption(new Option('--consumers <k>', 'consumer processes').default(String(DEFAULT_CHAOS_OPTIONS.consumers)))
   .addOption(new Option('--rate <r>', 'records per second produced').default(String(DEFAULT_CHAOS_OPTIONS.rate)))
   .option('--json <file>', 'also write the reports as JSON')
+  .option('--burst <records>', 'instead of chaos runs: drain a backlog of N, then of 10N records, and report the consumer\'s peak RSS for each')
   .parse();
 
-const flags = program.opts<{ runs: string; duration: string; shards: string; consumers: string; rate: string; json?: string }>();
+const flags = program.opts<{ runs: string; duration: string; shards: string; consumers: string; rate: string; json?: string; burst?: string }>();
 const machine = machineInfo();
 console.log(`# CALI chaos ${machine.date}\n\nnode ${machine.node} | ${machine.os} ${machine.arch} | ${machine.cpu} x${machine.cores} | ${machine.memoryGiB} GiB\n`);
+if (flags.burst !== undefined) {
+  const report = await runBurst({ shards: Number(flags.shards), baseline: Number(flags.burst), seed: 1, log: (line) => console.log(`  ${line}`) });
+  console.log([
+    '| backlog (records) | drain time (s) | records/s | peak RSS (MiB) | RSS samples |',
+    '|---|---|---|---|---|',
+    ...[report.baseline, report.burst].map((d) => `| ${d.records} | ${(d.drainMs / 1000).toFixed(1)} | ${Math.round(d.records / (d.drainMs / 1000))} | ${d.peakRssMiB} | ${d.samples} |`),
+    '',
+    `peak RSS ratio (10x backlog / 1x): ${report.peakRatio.toFixed(2)}`,
+  ].join('\n'));
+  if (flags.json) await writeFile(flags.json, `${JSON.stringify({ machine, burst: report }, null, 2)}\n`);
+  process.exit(0);
+}
 const reports: ChaosReport[] = [];
 let failed = false;
 for (let run = 1; run <= Number(flags.runs); run++) {

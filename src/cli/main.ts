@@ -9,6 +9,7 @@ import { registerDlq } from './commands/dlq.js';
 import { registerFingerprint } from './commands/fingerprint.js';
 import { registerKb } from './commands/kb.js';
 import { registerLocal } from './commands/local.js';
+import { registerQuality } from './commands/quality.js';
 import { registerRun } from './commands/run.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerStack } from './commands/stack.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerDlq(program);
   registerKb(program);
+  registerQuality(program);
   return program;
 }
 

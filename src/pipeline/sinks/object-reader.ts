@@ -114,7 +114,8 @@ async function* decoded(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Ar
     yield* all;
     return;
   }
-  const gunzip = createGunzip();
+  // 256 KiB output chunks instead of 16 KiB: a sixteenth of the thread-pool round trips on an 8 MiB object.
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   // Errors on either side reach the loop below through gunzip's iterator; leaving the loop early destroys both.
   pipeline(Readable.from(all), gunzip, () => undefined);
   for await (const chunk of gunzip) yield chunk as Buffer;
