@@ -220,6 +220,14 @@ describe.skipIf(skipReason !== undefined)('k8s/ (kustomize)', () => {
     }
   });
 
+  it.each(ENVS)('overlays/%s: the Airflow DAG\'s ConfigMap cali-quality has the consumer\'s archive, DLQ and region', (env) => {
+    const consumer = findGenerated(overlay(env), 'ConfigMap', 'cali-consumer-config').data as Record<string, string>;
+    const quality = find(overlay(env), 'ConfigMap', 'cali-quality');
+    expect(quality.metadata.namespace).toBe('cali');
+    expect(readFileSync('infra/airflow/dags/cali_quality.py', 'utf8')).toContain('config_map_ref=k8s.V1ConfigMapEnvSource(name="cali-quality"');
+    for (const key of ['AWS_REGION', 'CALI_ARCHIVE_URI', 'CALI_DLQ_URI']) expect((quality.data as Record<string, string>)[key], key).toBe(consumer[key]);
+  });
+
   it('dev scales on lag (Prometheus), prod on the open shard count (Kinesis)', () => {
     const trigger = (env: Env): string => (find(overlay(env), 'ScaledObject', 'cali-consumer').spec as { triggers: { type: string }[] }).triggers.map((t) => t.type).join();
     expect(trigger('dev')).toBe('prometheus');
