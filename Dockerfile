@@ -46,6 +46,8 @@ ENV NODE_ENV=production \
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
 COPY --chown=root:root package.json ./
+# The runbooks the consumer's init container ingests into its knowledge base.
+COPY --chown=root:root runbooks/ ./runbooks/
 # The code is owned by root and read-only for the runtime user: a compromised
 # process cannot rewrite it, and the root filesystem can be mounted read-only
 # (Kubernetes gives /tmp as an emptyDir).

@@ -254,7 +254,7 @@ describe.skipIf(skipReason !== undefined)('k8s/ (kustomize)', () => {
     }
 
     it.each([
-      ['a writable root filesystem', 'k8s/base/consumer/deployment.yaml', 'readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false', /container cali: readOnlyRootFilesystem must be true/],
+      ['a writable root filesystem', 'k8s/base/consumer/deployment.yaml', 'readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false', /container (cali|kb-runbooks): readOnlyRootFilesystem must be true/],
       ['privilege escalation in the CronJob', 'k8s/base/quality/cronjob.yaml', 'allowPrivilegeEscalation: false', 'allowPrivilegeEscalation: true', /CronJob\/cali-quality container quality: allowPrivilegeEscalation must be false/],
       ['capabilities kept', 'k8s/base/fluent-bit/daemonset.yaml', 'drop: ["ALL"]', 'drop: ["NET_RAW"]', /DaemonSet\/fluent-bit container fluent-bit: capabilities must drop ALL/],
       ['running as root', 'k8s/base/consumer/deployment.yaml', /runAsNonRoot: true\n {8}runAsUser: 1000/, 'runAsNonRoot: false\n        runAsUser: 0', /runAsUser must be a non-zero UID/],
