@@ -5,6 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { formatSuite, machineInfo, runSuite, type BenchSuite, type RunOptions, type SuiteResult } from './harness.js';
+import { alertingSuite } from './suites/alerting.js';
 import { decodeSuite } from './suites/decode.js';
 import { fingerprintSuite } from './suites/fingerprint.js';
 import { pipelineSuite } from './suites/pipeline.js';
@@ -20,6 +21,7 @@ const SUITES: Record<string, (options: RunOptions) => BenchSuite> = {
   decode: decodeSuite,
   fingerprint: fingerprintSuite,
   pipeline: pipelineSuite,
+  alerting: alertingSuite,
   validation: validationSuite,
   telemetry: telemetrySuite,
   rag: ragSuite,
