@@ -112,6 +112,7 @@ export interface ChaosReport {
   readonly alerts: {
     /** ERROR/FATAL fingerprints produced: each must be alerted (the default rules), within one window. */
     readonly expectedFingerprints: number;
+    /** All fingerprints alerted, WARN ones above their rate included. */
     readonly alertedFingerprints: number;
     readonly missing: readonly string[];
     /** Fingerprints alerted more than once in the run (shorter than a window): must be none. */

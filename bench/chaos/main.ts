@@ -68,7 +68,7 @@ for (let run = 1; run <= Number(flags.runs); run++) {
     `failover (SIGKILL -> first batch elsewhere), ms: ${failovers.join(', ') || 'none'}; p99 ${report.failoverP99Ms ?? '-'} (failover setting ${report.options.failoverMs})`,
     `SIGTERM handoff gaps (release -> taken), ms: ${gaps.join(', ') || 'none'}`,
     `duplicates by shard: ${JSON.stringify(report.duplicatesByShard)}`,
-    `alerts: ${report.alerts.alertedFingerprints} of ${report.alerts.expectedFingerprints} ERROR/FATAL fingerprints alerted, ${report.alerts.duplicated.length} twice; Slack answered ${report.alerts.slackRateLimited} x 429 and ${report.alerts.slackServerErrors} x 500 of ${report.alerts.slackRequests} requests`,
+    `alerts: ${report.alerts.alertedFingerprints} fingerprints alerted (WARN-rate ones included), ${report.alerts.expectedFingerprints - report.alerts.missing.length} of the ${report.alerts.expectedFingerprints} ERROR/FATAL ones, ${report.alerts.duplicated.length} twice; Slack answered ${report.alerts.slackRateLimited} x 429 and ${report.alerts.slackServerErrors} x 500 of ${report.alerts.slackRequests} requests`,
   ].join('\n'));
 }
 if (flags.json) await writeFile(flags.json, `${JSON.stringify({ machine, reports }, null, 2)}\n`);
