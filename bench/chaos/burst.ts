@@ -7,15 +7,14 @@
  * (the reader does not fetch while its batches wait).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { createKinesisClient } from '../../src/aws.js';
 import { startLocalStack } from '../../src/local/stack.js';
 import { LogSimulator } from '../../src/simulator/generator.js';
 import { KinesisProducer } from '../../src/simulator/producer.js';
 import { sleep } from '../../src/sleep.js';
+import { cliPath } from './chaos-run.js';
 
 export interface BurstOptions {
   readonly shards: number;
@@ -37,13 +36,6 @@ export interface BurstReport {
   readonly burst: DrainSample;
   /** burst peak / baseline peak. */
   readonly peakRatio: number;
-}
-
-function cliPath(): string {
-  const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
-  const path = fileURLToPath(new URL(fromSource ? '../../dist/src/cli/main.js' : '../../src/cli/main.js', import.meta.url));
-  if (!existsSync(path)) throw new Error(`the built CLI ${path} is missing: run \`npm run build\` first`);
-  return path;
 }
 
 async function rssMiB(pid: number): Promise<number | undefined> {

@@ -133,7 +133,7 @@ interface LogLine {
 }
 
 /** The built CLI: dist/src/cli from dist/bench/chaos, or dist's copy when this runs from source (vitest). */
-function cliPath(): string {
+export function cliPath(): string {
   const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
   const path = fileURLToPath(new URL(fromSource ? '../../dist/src/cli/main.js' : '../../src/cli/main.js', import.meta.url));
   if (!existsSync(path)) throw new Error(`the built CLI ${path} is missing: run \`npm run build\` first`);

@@ -8,19 +8,9 @@
  * and sequence of calls give the same faults.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { seededRandom } from '../../lease/faulty-lease-store.js';
 
 const MIDDLEWARE = 'caliAlertTableFaults';
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export interface AlertTableFaultOptions {
   readonly seed: number;
