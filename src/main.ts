@@ -26,7 +26,8 @@ import { ArchiveSink } from './pipeline/sinks/archive/sink.js';
 import { DlqSink } from './pipeline/sinks/dlq/sink.js';
 import { createObjectStore } from './pipeline/sinks/object-store/destination.js';
 import { classifyRequestError } from './pipeline/sinks/opensearch/retry-policy.js';
-import { OpenSearchSink } from './pipeline/sinks/opensearch/sink.js';
+import { IncidentIndexWriter } from './pipeline/sinks/opensearch/incidents.js';
+import { createOpenSearchClient, OpenSearchSink } from './pipeline/sinks/opensearch/sink.js';
 import { WorkerPool } from './pipeline/worker-pool.js';
 import { startTelemetryServer, type TelemetryServer } from './telemetry/server.js';
 import { Telemetry } from './telemetry/telemetry.js';
@@ -130,6 +131,9 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
   });
   const archive = ArchiveSink.create(config.archive, { workerId, s3Client: s3 });
   const dlq = DlqSink.create(config.dlq, { workerId, s3Client: s3 });
+  // One client for the logs and the incidents index.
+  const searchClient = config.opensearch === undefined ? undefined : createOpenSearchClient(config.opensearch);
+  const incidentLog = searchClient === undefined || config.opensearch === undefined ? undefined : new IncidentIndexWriter(searchClient, config.opensearch.incidentsIndex);
   const alertEvents = options.alertEvents ?? new AlertEventBus();
   const ragEvents = new RagEventBus();
   let alerting: AlertingEngine | undefined;
@@ -143,12 +147,13 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
       // The rules file's redaction runs before Slack and before the embedder and the LLM alike.
       analyzer = options.analyzer ?? await createIncidentAnalyzer(config.rag, { redactor: settings.redactor, events: ragEvents });
       alerting = createAlerting(config.alerting, settings, {
-        dynamoDb, owner: workerId, events: alertEvents, analyzer,
+        dynamoDb, owner: workerId, events: alertEvents, analyzer, incidentLog,
         print: (text, message) => logger.info({ kind: message.kind, fingerprint: message.fingerprint, text }, 'alert.local'),
         onError: (error, context) => logger.warn({ context, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }, 'alerting.error'),
       });
     } catch (error) {
       await analyzer?.close();
+      await searchClient?.close();
       await Promise.allSettled([archive.close(), dlq.close()]);
       await pool.destroy();
       dynamoDb.destroy();
@@ -156,7 +161,7 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
     }
   }
   const incidents: IncidentSink = options.incidents ?? alerting!;
-  const search = config.opensearch === undefined ? undefined : OpenSearchSink.create(config.opensearch, { dlq });
+  const search = config.opensearch === undefined ? undefined : OpenSearchSink.create(config.opensearch, { dlq, client: searchClient });
   if (search !== undefined) {
     search.events.on('bulk.failed', (payload) => logger.warn(payload, 'opensearch.bulk_failed'));
     search.events.on('documents.rejected', (payload) => logger.warn(payload, 'opensearch.documents_rejected'));
@@ -182,12 +187,12 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
   if (alerting !== undefined) telemetry.watchAlerting(alertEvents, alerting).watchRag(ragEvents);
   let metricsServer: TelemetryServer | undefined;
   const closeAll = async (): Promise<void> => {
-    // The search sink dead-letters refused documents: it closes before the DLQ does.
-    await search?.close().catch((error: unknown) => logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'opensearch.close_failed'));
     // After the pipeline stopped: what it published is decided and sent within the bound, the rest stays claimed in the table.
     await alerting?.stop(config.alerting.shutdownTimeoutMs);
     await analyzer?.close();
     dynamoDb.destroy();
+    // The search sink dead-letters refused documents: it closes before the DLQ does (and after alerting, which shares its client).
+    await search?.close().catch((error: unknown) => logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'opensearch.close_failed'));
     await Promise.allSettled([archive.close(), dlq.close()]);
     await pool.destroy();
     store.close();

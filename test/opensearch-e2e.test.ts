@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 describe('cali run with OPENSEARCH_URL', () => {
-  it('installs the index setup, indexes every valid record once, and reports it in /metrics and /status', async () => {
+  it('installs the index setup, indexes every valid record once and every alert as an incident, and reports it in /metrics and /status', async () => {
     consumer = new WorkerProcess('search-a', {
       ...stack.env, CALI_STREAM_NAME: STREAM, CALI_APP_NAME: 'search-e2e', CALI_FAILOVER_MS: '3000',
       CALI_ARCHIVE_URI: join(dir, 'archive'), CALI_DLQ_URI: join(dir, 'dlq'), CALI_WORKER_THREADS: '1',
@@ -55,9 +55,16 @@ describe('cali run with OPENSEARCH_URL', () => {
     const events = Array.from({ length: 200 }, () => simulator.next());
     const valid = events.filter((e) => e.kind !== 'invalid').length;
     await new KinesisProducer(kinesis, { streamName: STREAM }).put(events.map((e, i) => ({ data: e.data, partitionKey: `p${i}` })));
-    await waitFor('every valid record indexed', () => standIn.documents.size >= valid || undefined, 60_000, 200);
-    expect(standIn.documents.size).toBe(valid);
-    for (const [key, source] of standIn.documents) {
+    const logs = (): [string, Record<string, unknown>][] => [...standIn.documents].filter(([key]) => !key.startsWith('cali-incidents/'));
+    await waitFor('every valid record indexed', () => logs().length >= valid || undefined, 60_000, 200);
+    expect(logs()).toHaveLength(valid);
+    // The errors among them were alerted, and each alert is an incident document (alerting's incident log).
+    const incidents = await waitFor('incidents indexed', () => {
+      const found = [...standIn.documents].filter(([key]) => key.startsWith('cali-incidents/')).map(([, source]) => source);
+      return found.length > 0 ? found : undefined;
+    }, 30_000, 200);
+    for (const incident of incidents) expect(incident.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    for (const [key, source] of logs()) {
       const cali = source._cali as { shardId: string; sequenceNumber: string; subSequenceNumber: number };
       expect(key.split('/')[1]).toBe(documentId(cali.shardId, cali.sequenceNumber, cali.subSequenceNumber));
       expect(typeof source['@timestamp']).toBe('string');

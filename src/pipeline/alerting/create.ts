@@ -9,7 +9,7 @@ import { AlertStore, createAlertTableIfMissing } from './alert-store.js';
 import { loadAlertingConfig, type AlertingSettings } from './config.js';
 import { ConsoleDestination } from './console.js';
 import type { Destination, OutboundMessage } from './delivery.js';
-import { AlertingEngine } from './engine.js';
+import { AlertingEngine, type IncidentLog } from './engine.js';
 import type { AlertEventBus } from './events.js';
 import { BotDestination, WebhookDestination } from './slack.js';
 
@@ -18,6 +18,8 @@ export interface AlertingDependencies {
   readonly owner: string;
   readonly events?: AlertEventBus;
   readonly analyzer?: IncidentAnalyzer | undefined;
+  /** The OpenSearch incidents index, when search is configured. */
+  readonly incidentLog?: IncidentLog | undefined;
   /** Console output (no Slack configured): one rendered message. */
   readonly print: (text: string, message: OutboundMessage) => void;
   readonly onError?: (error: unknown, context: string) => void;
@@ -62,6 +64,7 @@ export function createAlerting(config: AlertingEnvConfig, settings: AlertingSett
     owner: deps.owner,
     ...(deps.events === undefined ? {} : { events: deps.events }),
     analyzer: deps.analyzer,
+    incidentLog: deps.incidentLog,
     ...(deps.onError === undefined ? {} : { onError: deps.onError }),
   });
 }

@@ -26,6 +26,7 @@ import type { IncidentCandidate } from '../../workers/protocol.js';
 import { MAX_PODS_PER_CANDIDATE } from '../../workers/protocol.js';
 import type { IncidentAnalysis, IncidentAnalyzer } from '../rag/analysis.js';
 import type { IncidentSink } from '../record-pipeline.js';
+import type { IncidentRecord } from '../sinks/opensearch/incidents.js';
 import { snapshotOf, type AlertSnapshot, type WindowFacts } from './alert.js';
 import type { AlertStore, Occurrences, WindowRecord, WindowRef } from './alert-store.js';
 import type { AlertingSettings } from './config.js';
@@ -53,6 +54,12 @@ interface LocalWindow {
   pendingLastMs: number;
 }
 
+/** Where sent alerts and their analyses are kept for search (the OpenSearch incidents index); never holds delivery up. */
+export interface IncidentLog {
+  recordIncident(incident: IncidentRecord): Promise<void>;
+  recordAnalysis(fingerprint: string, windowOpenedAtMs: number, analysis: IncidentAnalysis): Promise<void>;
+}
+
 export interface AlertingEngineOptions {
   readonly settings: AlertingSettings;
   readonly store: AlertStore;
@@ -62,6 +69,7 @@ export interface AlertingEngineOptions {
   readonly owner: string;
   readonly events?: AlertEventBus;
   readonly analyzer?: IncidentAnalyzer | undefined;
+  readonly incidentLog?: IncidentLog | undefined;
   readonly clock?: () => number;
   /** Table and internal failures, for the log (alerting goes on). */
   readonly onError?: (error: unknown, context: string) => void;
@@ -267,15 +275,28 @@ export class AlertingEngine implements IncidentSink, AlertingStatus {
       const outcome = await queue.send(renderAlert(snapshot, facts, this.settings.redactor, { analysis, analysisPending: late !== undefined }));
       if (outcome.status !== 'sent') return;
       await this.withRetry(() => this.store.markSent(ref, facts.count, outcome.ref, this.clock()));
-      if (late !== undefined) this.track(this.postLateAnalysis(queue, snapshot, late, outcome.ref));
+      this.logIncident(ref, snapshot, facts, analysis);
+      if (late !== undefined) this.track(this.postLateAnalysis(queue, snapshot, late, outcome.ref, ref));
     } finally {
       this.sending.delete(id);
     }
   }
 
-  private async postLateAnalysis(queue: DeliveryQueue, snapshot: AlertSnapshot, late: Promise<IncidentAnalysis | undefined>, ref: MessageRef | undefined): Promise<void> {
+  /** The sent alert, and its analysis when it came in time, into the incident log (failures go to onError). */
+  private logIncident(ref: WindowRef, snapshot: AlertSnapshot, facts: WindowFacts, analysis: IncidentAnalysis | undefined): void {
+    const log = this.options.incidentLog;
+    if (log === undefined) return;
+    this.track(log.recordIncident({
+      fingerprint: snapshot.fingerprint, windowOpenedAtMs: ref.openedAtMs, service: snapshot.service, ruleId: snapshot.ruleId,
+      severity: snapshot.severity, kind: snapshot.kind, levelClass: snapshot.level, template: snapshot.template, message: snapshot.message,
+      exception: snapshot.exception, count: facts.total, firstSeenMs: facts.firstSeenMs, lastSeenMs: facts.lastSeenMs, pods: facts.pods,
+    }).then(() => (analysis === undefined ? undefined : log.recordAnalysis(snapshot.fingerprint, ref.openedAtMs, analysis))));
+  }
+
+  private async postLateAnalysis(queue: DeliveryQueue, snapshot: AlertSnapshot, late: Promise<IncidentAnalysis | undefined>, ref: MessageRef | undefined, window: WindowRef): Promise<void> {
     const analysis = await late;
     if (analysis === undefined || this.stopped) return;
+    if (this.options.incidentLog !== undefined) this.track(this.options.incidentLog.recordAnalysis(snapshot.fingerprint, window.openedAtMs, analysis));
     const threaded = queue.destination.threads && ref !== undefined;
     await queue.send({ ...renderAnalysis(snapshot, analysis, this.settings.redactor, !threaded), threadOf: threaded ? ref : undefined });
   }
