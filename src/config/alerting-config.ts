@@ -4,8 +4,7 @@
  * file, the environment name shown in alerts, the alert table. Errors name
  * the variable and the fix and never repeat a webhook URL or a token.
  */
-import { CaliError } from '../errors.js';
-import type { Env } from './env.js';
+import { configError, type Env } from './env.js';
 
 export type AlertOutput =
   | { readonly type: 'webhook'; readonly url: string }
@@ -20,10 +19,6 @@ export interface AlertingEnvConfig {
   readonly tableName: string;
   /** On SIGTERM: how long alerting may take to send what is queued. */
   readonly shutdownTimeoutMs: number;
-}
-
-function configError(variable: string, problem: string, fix: string): CaliError {
-  return new CaliError('CALI_ERR_CONFIG', `${variable} ${problem}: ${fix}`);
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);

@@ -6,8 +6,13 @@ import { CaliError } from '../errors.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-function configError(variable: string, problem: string, fix: string): CaliError {
+export function configError(variable: string, problem: string, fix: string): CaliError {
   return new CaliError('CALI_ERR_CONFIG', `${variable} ${problem}: ${fix}`);
+}
+
+/** A setting's error whose problem and fix are one sentence. */
+export function settingError(variable: string, message: string): CaliError {
+  return new CaliError('CALI_ERR_CONFIG', `${variable} ${message}`);
 }
 
 export function requiredString(env: Env, variable: string, fix: string): string {

@@ -10,7 +10,7 @@ import { compileLeaseConfig, DEFAULT_FAILOVER_MS, type InitialPosition, type Lea
 import type { OpenSearchSinkConfig } from '../pipeline/sinks/opensearch/config.js';
 import { loadAlertingEnv, type AlertingEnvConfig } from './alerting-config.js';
 import { loadRagConfig, type RagConfig } from './rag-config.js';
-import { loadKinesisStreamEnv, optionalUrl, requiredString, type Env, type KinesisStreamEnv } from './env.js';
+import { loadKinesisStreamEnv, optionalUrl, requiredString, settingError, type Env, type KinesisStreamEnv } from './env.js';
 import { loadMetricsServerConfig, loadOpenSearchConfig, type MetricsServerConfig } from './telemetry-env.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -36,10 +36,6 @@ export interface RunConfig {
   readonly rag: RagConfig;
 }
 
-function configError(variable: string, message: string): CaliError {
-  return new CaliError('CALI_ERR_CONFIG', `${variable} ${message}`);
-}
-
 /** DynamoDB table names: 3-255 of [a-zA-Z0-9_.-]; the app name names the lease table. */
 const APP_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
 
@@ -50,14 +46,14 @@ function parseInitialPosition(value: string | undefined): InitialPosition {
   const at = /^AT_TIMESTAMP:(.+)$/.exec(raw);
   const timestampMs = at ? Date.parse(at[1]!) : Number.NaN;
   if (Number.isFinite(timestampMs)) return { type: 'AT_TIMESTAMP', timestampMs };
-  throw configError('CALI_INITIAL_POSITION', `is "${raw}": use TRIM_HORIZON, LATEST or AT_TIMESTAMP:<ISO-8601 time>`);
+  throw settingError('CALI_INITIAL_POSITION', `is "${raw}": use TRIM_HORIZON, LATEST or AT_TIMESTAMP:<ISO-8601 time>`);
 }
 
 function parseMs(env: Env, variable: string, fallback: number): number {
   const raw = env[variable]?.trim();
   if (!raw) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw configError(variable, `is "${raw}": set a whole number of milliseconds, e.g. ${fallback}`);
+  if (!Number.isInteger(value) || value <= 0) throw settingError(variable, `is "${raw}": set a whole number of milliseconds, e.g. ${fallback}`);
   return value;
 }
 
@@ -69,7 +65,7 @@ export function loadWorkerThreads(env: Env, fallback: number, fallbackDescriptio
   const raw = env.CALI_WORKER_THREADS?.trim();
   const threads = raw ? Number(raw) : fallback;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
-    throw configError('CALI_WORKER_THREADS', `is "${raw}": set a whole number of threads from 1 to 64 (default: ${fallbackDescription})`);
+    throw settingError('CALI_WORKER_THREADS', `is "${raw}": set a whole number of threads from 1 to 64 (default: ${fallbackDescription})`);
   }
   return threads;
 }
@@ -77,7 +73,7 @@ export function loadWorkerThreads(env: Env, fallback: number, fallbackDescriptio
 export function loadRunConfig(env: Env): RunConfig {
   const stream = loadKinesisStreamEnv(env);
   const appName = env.CALI_APP_NAME?.trim() || 'cali';
-  if (!APP_NAME.test(appName)) throw configError('CALI_APP_NAME', `is "${appName}": use 3-255 letters, digits, "_", "." or "-" (it names the DynamoDB lease table)`);
+  if (!APP_NAME.test(appName)) throw settingError('CALI_APP_NAME', `is "${appName}": use 3-255 letters, digits, "_", "." or "-" (it names the DynamoDB lease table)`);
   const workerId = env.CALI_WORKER_ID?.trim() || undefined;
   const failoverMs = parseMs(env, 'CALI_FAILOVER_MS', DEFAULT_FAILOVER_MS);
   let lease: LeaseConfig;
@@ -85,10 +81,10 @@ export function loadRunConfig(env: Env): RunConfig {
     lease = compileLeaseConfig({ workerId, failoverMs, initialPosition: parseInitialPosition(env.CALI_INITIAL_POSITION) });
   } catch (error) {
     if (error instanceof CaliError) throw error;
-    throw configError('CALI_FAILOVER_MS', String(error));
+    throw settingError('CALI_FAILOVER_MS', String(error));
   }
   const logLevel = (env.CALI_LOG_LEVEL?.trim() || 'info') as LogLevelName;
-  if (!LOG_LEVELS.includes(logLevel)) throw configError('CALI_LOG_LEVEL', `is "${logLevel}": use one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(logLevel)) throw settingError('CALI_LOG_LEVEL', `is "${logLevel}": use one of ${LOG_LEVELS.join(', ')}`);
   const archiveUri = requiredString(env, 'CALI_ARCHIVE_URI', ARCHIVE_URI_FIX);
   const dlqUri = requiredString(env, 'CALI_DLQ_URI', DLQ_URI_FIX);
   const workerThreads = loadWorkerThreads(env, availableParallelism(), 'the number of cores');

@@ -3,9 +3,8 @@
  * sink (OPENSEARCH_URL enables it, CALI_OPENSEARCH_* tune it). Every problem
  * names the variable and the fix.
  */
-import { CaliError } from '../errors.js';
 import { compileOpenSearchSinkConfig, type OpenSearchSinkConfig } from '../pipeline/sinks/opensearch/config.js';
-import type { Env } from './env.js';
+import { settingError, type Env } from './env.js';
 
 export const DEFAULT_METRICS_PORT = 9464;
 
@@ -15,18 +14,14 @@ export interface MetricsServerConfig {
   readonly host: string;
 }
 
-function configError(variable: string, message: string): CaliError {
-  return new CaliError('CALI_ERR_CONFIG', `${variable} ${message}`);
-}
-
 export function loadMetricsServerConfig(env: Env): MetricsServerConfig {
   const raw = env.CALI_METRICS_PORT?.trim();
   const port = raw ? Number(raw) : DEFAULT_METRICS_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw configError('CALI_METRICS_PORT', `is "${raw}": set a port from 1 to 65535 (default ${DEFAULT_METRICS_PORT}), or 0 to pick a free one`);
+    throw settingError('CALI_METRICS_PORT', `is "${raw}": set a port from 1 to 65535 (default ${DEFAULT_METRICS_PORT}), or 0 to pick a free one`);
   }
   const host = env.CALI_METRICS_HOST?.trim() || '0.0.0.0';
-  if (!/^[0-9a-zA-Z.:_-]+$/.test(host)) throw configError('CALI_METRICS_HOST', `is "${host}": set an address to listen on, e.g. 0.0.0.0 or 127.0.0.1`);
+  if (!/^[0-9a-zA-Z.:_-]+$/.test(host)) throw settingError('CALI_METRICS_HOST', `is "${host}": set an address to listen on, e.g. 0.0.0.0 or 127.0.0.1`);
   return { port, host };
 }
 
@@ -34,7 +29,7 @@ function integer(env: Env, variable: string): number | undefined {
   const raw = env[variable]?.trim();
   if (!raw) return undefined;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0) throw configError(variable, `is "${raw}": set a whole number`);
+  if (!Number.isSafeInteger(value) || value < 0) throw settingError(variable, `is "${raw}": set a whole number`);
   return value;
 }
 
@@ -43,7 +38,7 @@ function boolean(env: Env, variable: string): boolean | undefined {
   if (!raw) return undefined;
   if (raw === 'true' || raw === '1') return true;
   if (raw === 'false' || raw === '0') return false;
-  throw configError(variable, `is "${raw}": set true or false`);
+  throw settingError(variable, `is "${raw}": set true or false`);
 }
 
 /** Undefined when OPENSEARCH_URL is unset: no search sink. */
