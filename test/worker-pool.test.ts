@@ -85,6 +85,19 @@ describe('batch processor', () => {
     expect(lines.map((line) => line.replace(/,"_cali":\{[^}]*\}\}$/, '}'))).toEqual(texts);
   });
 
+  it('gives every record its own text when ASCII runs and non-ASCII records alternate', () => {
+    const list = events(100, { seed: 5 }).filter((e) => e.kind === 'valid');
+    // Non-ASCII records at run edges and inside runs; multi-line records slice their run's text twice.
+    const accented = new Set([0, 31, 32, 45, 63, 64]);
+    const objects = list.map((e, i) => JSON.stringify({ ...e.record, message: `${accented.has(i) ? 'Grüße ' : ''}#${i} ${e.record.message}` }));
+    const payloads = objects.map((text, i) => (i % 3 === 0 ? `${text}\n\n${text}\n` : text));
+    const result = processBatch(packBatch('s', records(payloads.map((text) => encoder.encode(text)))).task);
+    const lines = decoder.decode(result.archive).trimEnd().split('\n');
+    const expected = objects.flatMap((text, i) => (i % 3 === 0 ? [text, text] : [text]));
+    expect(result.invalid).toEqual([]);
+    expect(lines.map((line) => line.replace(/,"_cali":\{[^}]*\}\}$/, '}'))).toEqual(expected);
+  });
+
   it('aggregates incident candidates per fingerprint within the batch', () => {
     const list = events(600, { errorRatio: 1 });
     const result = processBatch(packBatch('s', records(list)).task);

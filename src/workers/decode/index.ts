@@ -41,9 +41,9 @@ export { encodeKplAggregate, type KplRecordInput } from './kpl.js';
 export const SUB_RECORD_STRIDE = 1_000_000_000;
 
 /** Decodes a gzip or text unit; returns how many bytes gzip inflated, for the record's budget. */
-function decodeUnit(bytes: Uint8Array, base: number, sink: DecodeSink, maxDecodedBytes: number, knownAscii = false): number {
+function decodeUnit(bytes: Uint8Array, base: number, sink: DecodeSink, maxDecodedBytes: number, asciiText?: string): number {
   if (!isGzip(bytes)) {
-    decodeJsonLines(bytes, base, sink, knownAscii);
+    decodeJsonLines(bytes, base, sink, asciiText);
     return 0;
   }
   const inflated = gunzipBounded(bytes, maxDecodedBytes, base, sink);
@@ -55,11 +55,12 @@ function decodeUnit(bytes: Uint8Array, base: number, sink: DecodeSink, maxDecode
 /**
  * Decodes one Kinesis record's payload (a view into a larger buffer is fine)
  * into `sink`, in sub-sequence order. Pass options through
- * `resolveDecodeOptions` once; unset ones take the defaults. `knownAscii`:
- * the caller already found every byte of the payload to be ASCII (a batch
- * checks runs of records in one call; ASCII is never gzip or KPL).
+ * `resolveDecodeOptions` once; unset ones take the defaults. `asciiText`:
+ * the payload's text, when the caller already found every byte of it to be
+ * ASCII and decoded it (a batch does runs of records in one call each;
+ * ASCII is never gzip or KPL).
  */
-export function decodeRecordToSink(payload: Uint8Array, sink: DecodeSink, options: DecodeOptions = DEFAULT_DECODE_OPTIONS, knownAscii = false): void {
+export function decodeRecordToSink(payload: Uint8Array, sink: DecodeSink, options: DecodeOptions = DEFAULT_DECODE_OPTIONS, asciiText?: string): void {
   const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_DECODE_OPTIONS.maxPayloadBytes;
   let budget = options.maxDecodedBytes ?? DEFAULT_DECODE_OPTIONS.maxDecodedBytes;
   if (payload.length === 0) {
@@ -67,7 +68,7 @@ export function decodeRecordToSink(payload: Uint8Array, sink: DecodeSink, option
   } else if (payload.length > maxPayloadBytes) {
     sink.failure(0, 'payload_too_large', `the record has ${payload.length} bytes, over maxPayloadBytes (${maxPayloadBytes})`);
   } else if (!isKplAggregate(payload)) {
-    decodeUnit(payload, 0, sink, budget, knownAscii);
+    decodeUnit(payload, 0, sink, budget, asciiText);
   } else {
     const aggregate = deaggregate(payload);
     if (!aggregate.ok) {

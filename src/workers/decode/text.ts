@@ -33,10 +33,11 @@ function hexByte(byte: number): string {
  * Decodes one unit of text (a record, an inflated gzip stream or a KPL
  * sub-record) whose sub-records are numbered from `base`. A unit that does
  * not start with `{` is not JSON lines at all (binary data, another format)
- * and fails as a whole, as one sub-record. `knownAscii`: the caller checked
- * these bytes (with their neighbours, in one call) and found them all ASCII.
+ * and fails as a whole, as one sub-record. `asciiText`: these bytes' text,
+ * when the caller checked and decoded them (with their neighbours, in one
+ * call each) and found them all ASCII.
  */
-export function decodeJsonLines(bytes: Uint8Array, base: number, sink: DecodeSink, knownAscii = false): void {
+export function decodeJsonLines(bytes: Uint8Array, base: number, sink: DecodeSink, asciiText?: string): void {
   const end = bytes.length;
   let first = 0;
   while (first < end && (isBlank(bytes[first]!) || bytes[first] === NEWLINE)) first++;
@@ -51,7 +52,7 @@ export function decodeJsonLines(bytes: Uint8Array, base: number, sink: DecodeSin
   // ASCII: one string, sliced per line (byte and character offsets are the
   // same). Otherwise a Buffer view (no copy) for its memchr-based indexOf and
   // its decoding of a byte range.
-  const text = knownAscii || isAscii(bytes) ? ascii.decode(bytes) : undefined;
+  const text = asciiText ?? (isAscii(bytes) ? ascii.decode(bytes) : undefined);
   const buffer = text === undefined ? Buffer.from(bytes.buffer, bytes.byteOffset, end) : undefined;
   const valid = buffer === undefined || isUtf8(bytes);
   let index = 0;
