@@ -10,8 +10,9 @@
  *                               pods SS, first/lastSeenMs, alertJson S (the
  *                               alert's redacted content, so anyone can send
  *                               it), state claimed|sent, owner, claimedAtMs,
- *                               alertedCount, messageRef, closeState
- *                               closing|closed, digestCount.
+ *                               alertedCount, reportedCount, messageRef,
+ *                               closeState closing|closed, closedBy,
+ *                               closingAtMs, digestCount.
  *   thr#<rule>#<key>#<bucket>   threshold counts (ADD), fixed buckets.
  *
  * Every item has `expiresAt` (epoch seconds) for DynamoDB TTL, enabled on
@@ -23,7 +24,12 @@
  * or its queue dropped it) is taken over by a conditional update and sent by
  * another replica: at-least-once alerting. After a window's end plus grace,
  * one replica claims the close (conditional) and sends the digest of the
- * repeats (count - alertedCount).
+ * repeats (count - reportedCount), then closes the window only if its count
+ * is still the one it reported (conditional): a flush that landed meanwhile
+ * makes it record its progress and digest the rest. A flush that lands after
+ * the close finds the window closed in the item it gets back and reopens the
+ * close for what it added. So every occurrence in the table is reported once
+ * (twice only when a closer outlives the claim timeout and is taken over).
  */
 import {
   ConditionalCheckFailedException,
@@ -77,10 +83,17 @@ export interface WindowRecord {
   readonly owner: string | undefined;
   readonly claimedAtMs: number | undefined;
   readonly alertedCount: number | undefined;
+  /** Occurrences reported so far: in the alert, then in digests. */
+  readonly reportedCount: number | undefined;
   readonly messageRef: MessageRef | undefined;
   readonly closeState: 'closing' | 'closed' | undefined;
+  readonly closedBy: string | undefined;
+  /** When the current closer claimed (or last renewed) the close: its fencing token together with closedBy. */
   readonly closingAtMs: number | undefined;
 }
+
+/** What finishing a close came to: closed, more to digest (another replica's flush landed), or the close was taken over. */
+export type CloseOutcome = { readonly state: 'closed' } | { readonly state: 'more'; readonly record: WindowRecord } | { readonly state: 'fenced' };
 
 export interface ClaimResult {
   readonly claimed: boolean;
@@ -125,8 +138,10 @@ function recordOf(item: Item): WindowRecord | undefined {
     owner: str(item, 'owner'),
     claimedAtMs: num(item, 'claimedAtMs'),
     alertedCount: num(item, 'alertedCount'),
+    reportedCount: num(item, 'reportedCount'),
     messageRef: parseJson<MessageRef>(str(item, 'messageRef')),
     closeState: closeState === 'closing' || closeState === 'closed' ? closeState : undefined,
+    closedBy: str(item, 'closedBy'),
     closingAtMs: num(item, 'closingAtMs'),
   };
 }
@@ -196,9 +211,11 @@ export class AlertStore {
   /**
    * Adds occurrences to a window (atomic ADD: replicas never overwrite each
    * other's counts). The first writer's snapshot stays, so a window always
-   * has content to send even if its claimer died before writing it.
+   * has content to send even if its claimer died before writing it. Returns
+   * the window as the write left it: closed means these occurrences came
+   * after its digest.
    */
-  async writeWindow(ref: WindowRef, occ: Occurrences, snapshot: AlertSnapshot | undefined, claim?: { owner: string; nowMs: number }): Promise<void> {
+  async writeWindow(ref: WindowRef, occ: Occurrences, snapshot: AlertSnapshot | undefined, claim?: { owner: string; nowMs: number }): Promise<WindowRecord | undefined> {
     const values: Item = {
       ':fp': S(ref.fingerprint), ':id': N(ref.windowId), ':rule': S(ref.ruleId), ':opened': N(ref.openedAtMs), ':closes': N(ref.closesAtMs),
       ':n': N(occ.count), ':last': N(occ.lastSeenMs), ':first': N(occ.firstSeenMs), ':exp': expiresAt(ref.closesAtMs),
@@ -226,13 +243,14 @@ export class AlertStore {
       values[':pods'] = { SS: [...new Set(occ.pods)] };
       add.push('pods :pods');
     }
-    await this.update(windowKey(ref.fingerprint, ref.windowId), `SET ${set.join(', ')} ADD ${add.join(', ')}`, values, { names });
+    const item = await this.update(windowKey(ref.fingerprint, ref.windowId), `SET ${set.join(', ')} ADD ${add.join(', ')}`, values, { names, returnAll: true });
+    return item === undefined ? undefined : recordOf(item);
   }
 
   /** The alert went out: never sent again; `alertedCount` occurrences were reported in it. */
   async markSent(ref: WindowRef, alertedCount: number, messageRef: MessageRef | undefined, nowMs: number): Promise<void> {
     const values: Item = { ':sent': S('sent'), ':count': N(alertedCount), ':now': N(nowMs) };
-    let expression = 'SET #state = :sent, alertedCount = :count, sentAtMs = :now';
+    let expression = 'SET #state = :sent, alertedCount = :count, reportedCount = :count, sentAtMs = :now';
     if (messageRef !== undefined) {
       values[':ref'] = S(JSON.stringify(messageRef));
       expression += ', messageRef = :ref';
@@ -284,8 +302,58 @@ export class AlertStore {
     }
   }
 
-  async finishClose(ref: WindowRef, digestCount: number): Promise<void> {
-    await this.update(windowKey(ref.fingerprint, ref.windowId), 'SET closeState = :closed, digestCount = :n', { ':closed': S('closed'), ':n': N(digestCount) });
+  /**
+   * After the closer reported the window up to `reportedCount` (its count
+   * when read): closes it if the count is still that, otherwise records the
+   * progress, renews the close (`nowMs` becomes the fencing token) and
+   * returns the window to digest the rest. Both writes are conditional on
+   * the close still being this closer's, and can be repeated after an
+   * ambiguous failure (`nowMs` is accepted as the token too).
+   */
+  async finishClose(record: WindowRecord, reportedCount: number, nowMs: number): Promise<CloseOutcome> {
+    const key = windowKey(record.ref.fingerprint, record.ref.windowId);
+    const values: Item = {
+      ':reported': N(reportedCount), ':digested': N(reportedCount - (record.alertedCount ?? reportedCount)),
+      ':owner': S(record.closedBy ?? ''), ':token': N(record.closingAtMs ?? 0), ':renewed': N(nowMs),
+    };
+    const ours = 'closedBy = :owner AND closingAtMs IN (:token, :renewed)';
+    try {
+      await this.update(key, 'SET closeState = :closed, reportedCount = :reported, digestCount = :digested', { ...values, ':closed': S('closed') }, {
+        names: { '#count': 'count' },
+        condition: `#count = :reported AND ${ours}`,
+      });
+      return { state: 'closed' };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    try {
+      const item = await this.update(key, 'SET reportedCount = :reported, digestCount = :digested, closingAtMs = :renewed', values, { condition: ours, returnAll: true });
+      const progressed = item === undefined ? undefined : recordOf(item);
+      return progressed === undefined ? { state: 'fenced' } : { state: 'more', record: progressed };
+    } catch (error) {
+      if (isConditionFailure(error)) return { state: 'fenced' };
+      throw error;
+    }
+  }
+
+  /**
+   * Reopens the close of a closed window that holds more than was reported
+   * (a flush landed after its digest): the caller becomes its closer and
+   * digests the rest. Undefined: nothing to report, or another replica has it.
+   */
+  async reopenClose(ref: WindowRef, owner: string, nowMs: number): Promise<WindowRecord | undefined> {
+    try {
+      const item = await this.update(
+        windowKey(ref.fingerprint, ref.windowId),
+        'SET closeState = :closing, closedBy = :owner, closingAtMs = :now',
+        { ':closing': S('closing'), ':closed': S('closed'), ':owner': S(owner), ':now': N(nowMs) },
+        { names: { '#count': 'count' }, condition: 'closeState = :closed AND #count > reportedCount', returnAll: true },
+      );
+      return item === undefined ? undefined : recordOf(item);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
   }
 
   async getWindow(ref: Pick<WindowRef, 'fingerprint' | 'windowId'>): Promise<WindowRecord | undefined> {

@@ -302,7 +302,7 @@ export class AlertingEngine implements IncidentSink, AlertingStatus {
   }
 
   /** A few quick attempts for a table write whose loss would only cause a duplicate. */
-  private async withRetry(write: () => Promise<void>): Promise<void> {
+  private async withRetry<T>(write: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await write();
@@ -328,8 +328,9 @@ export class AlertingEngine implements IncidentSink, AlertingStatus {
       window.pendingPods = new Set();
       window.pendingFirstMs = Number.POSITIVE_INFINITY;
       window.pendingLastMs = Number.NEGATIVE_INFINITY;
+      let written: WindowRecord | undefined;
       try {
-        await this.store.writeWindow(window.ref, occurrences, window.snapshot);
+        written = await this.store.writeWindow(window.ref, occurrences, window.snapshot);
       } catch (error) {
         this.options.onError?.(error, 'alert table');
         // Put the counts back; an evicted window goes back to the orphans.
@@ -338,8 +339,20 @@ export class AlertingEngine implements IncidentSink, AlertingStatus {
         window.pendingFirstMs = Math.min(window.pendingFirstMs, occurrences.firstSeenMs);
         window.pendingLastMs = Math.max(window.pendingLastMs, occurrences.lastSeenMs);
         if (this.windows.get(window.ref.fingerprint) !== window && !this.orphans.includes(window)) this.orphans.push(window);
+        return;
       }
+      if (written?.closeState === 'closed' && written.reportedCount !== undefined && written.count > written.reportedCount) await this.reopenClose(written.ref);
     }));
+  }
+
+  /** These occurrences reached the table after the window's digest: report them in one of their own (or a sweep will). */
+  private async reopenClose(ref: WindowRef): Promise<void> {
+    try {
+      const closing = await this.store.reopenClose(ref, this.options.owner, this.clock());
+      if (closing !== undefined) this.track(this.close(closing));
+    } catch (error) {
+      this.options.onError?.(error, 'alert table');
+    }
   }
 
   /** Takes over unsent alerts and closes ended windows, of any replica. */
@@ -396,22 +409,34 @@ export class AlertingEngine implements IncidentSink, AlertingStatus {
     };
   }
 
-  private async close(record: WindowRecord): Promise<void> {
-    const alerted = record.alertedCount ?? record.count;
-    const repeats = record.count - alerted;
-    const snapshot = record.snapshot;
-    if (repeats > 0 && snapshot !== undefined) {
-      const queue = this.queueFor(snapshot.route);
-      const redactor = this.settings.redactor;
-      const facts = this.factsOf(record, repeats);
-      const threaded = queue.destination.threads && record.messageRef !== undefined;
-      const digest = await queue.send({ ...renderDigest(snapshot, facts, redactor, !threaded), threadOf: threaded ? record.messageRef : undefined });
-      if (digest.status === 'dropped' && (digest.reason === 'queue_full' || digest.reason === 'shutdown')) return;
-      if (threaded) {
-        await queue.send({ ...renderAlert(snapshot, this.factsOf(record, alerted), redactor, { closed: true }), replaces: record.messageRef });
+  /**
+   * Digests what the window holds beyond what was reported, until the close
+   * finds no more (another replica's flush can land while a digest is out).
+   * A digest that cannot be queued leaves the close to a later sweep.
+   */
+  private async close(claimed: WindowRecord): Promise<void> {
+    let record = claimed;
+    for (;;) {
+      const alerted = record.alertedCount ?? record.count;
+      const repeats = record.count - (record.reportedCount ?? alerted);
+      const snapshot = record.snapshot;
+      if (repeats > 0 && snapshot !== undefined) {
+        const queue = this.queueFor(snapshot.route);
+        const redactor = this.settings.redactor;
+        const threaded = queue.destination.threads && record.messageRef !== undefined;
+        const digest = await queue.send({ ...renderDigest(snapshot, this.factsOf(record, repeats), redactor, !threaded), threadOf: threaded ? record.messageRef : undefined });
+        if (digest.status === 'dropped' && (digest.reason === 'queue_full' || digest.reason === 'shutdown')) return;
+        if (threaded) {
+          await queue.send({ ...renderAlert(snapshot, this.factsOf(record, alerted), redactor, { closed: true }), replaces: record.messageRef });
+        }
       }
+      const reported = record.count;
+      const now = this.clock();
+      const outcome = await this.withRetry(() => this.store.finishClose(record, reported, now));
+      if (outcome.state === 'fenced') return;
+      if (outcome.state === 'closed') break;
+      record = outcome.record;
     }
-    await this.withRetry(() => this.store.finishClose(record.ref, Math.max(0, repeats)));
     this.updated.delete(key(record.ref));
     this.events.emit('window.closed', { fingerprint: record.ref.fingerprint, ruleId: record.ref.ruleId, count: record.count });
   }
