@@ -103,13 +103,14 @@ afterAll(async () => {
 describe('alerting end to end (3 consumer processes, 4 shards)', () => {
   it('a new fingerprint\'s alert reaches the webhook seconds after the record was put', async () => {
     const latencies: number[] = [];
-    for (const service of ['latency-probe-one', 'latency-probe-two', 'latency-probe-three']) {
+    for (const service of ['one', 'two', 'three', 'four', 'five', 'six', 'seven'].map((n) => `latency-probe-${n}`)) {
       const putAt = Date.now();
       await put([probe(service)]);
       const request = await waitFor(`the alert for ${service}`, () => slack.delivered.find((r) => textOf(r.body).includes(service)), 30_000, 20);
       latencies.push(request.at - putAt);
     }
-    console.log(`new-fingerprint alert latency (put -> webhook), ms: ${latencies.join(', ')}`);
+    const sorted = [...latencies].sort((x, y) => x - y);
+    console.log(`new-fingerprint alert latency (put -> webhook), ms: ${latencies.join(', ')}; median ${sorted[sorted.length >> 1]}, max ${sorted.at(-1)}`);
     // The target is 2 s; asserted generously because this machine is shared and noisy.
     for (const ms of latencies) expect(ms).toBeLessThan(10_000);
   }, 120_000);
