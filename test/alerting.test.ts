@@ -539,10 +539,11 @@ describe('RAG analysis seam', () => {
 
   it('records each sent alert in the incident log, with its analysis in time or when it comes late', async () => {
     const table = await newTable();
-    const recorded: { kind: 'incident' | 'analysis'; fingerprint: string; openedAtMs: number; count?: number; analyzer?: string }[] = [];
+    const recorded: { kind: 'incident' | 'analysis' | 'count'; fingerprint: string; openedAtMs: number; count?: number; analyzer?: string }[] = [];
     const incidentLog: IncidentLog = {
       recordIncident: async (i) => { recorded.push({ kind: 'incident', fingerprint: i.fingerprint, openedAtMs: i.windowOpenedAtMs, count: i.count }); },
       recordAnalysis: async (fingerprint, openedAtMs, a) => { recorded.push({ kind: 'analysis', fingerprint, openedAtMs, analyzer: a.analyzer }); },
+      recordCount: async (fingerprint, openedAtMs, c) => { recorded.push({ kind: 'count', fingerprint, openedAtMs, count: c.count }); },
     };
     let delayMs = 0;
     const analyzer: IncidentAnalyzer = { analyze: () => new Promise((r) => setTimeout(() => r(analysis('retrieval')), delayMs)), close: async () => undefined };
@@ -561,6 +562,10 @@ describe('RAG analysis seam', () => {
     for (const a of recorded.filter((r) => r.kind === 'analysis')) {
       expect(incidents.find((i) => i.fingerprint === a.fingerprint)?.openedAtMs).toBe(a.openedAtMs);
     }
+    // Repeats in the window: the document's count follows the digest when the window closes.
+    e.publish('s', [candidate({ fingerprint: inTime.fingerprint, count: 4 })]);
+    const final = await until('the closed window\'s count', () => recorded.find((r) => r.kind === 'count' && r.fingerprint === inTime.fingerprint), 10_000);
+    expect(final).toMatchObject({ count: 7, openedAtMs: incidents.find((i) => i.fingerprint === inTime.fingerprint)?.openedAtMs });
   });
 
   it('posts a late analysis as a follow-up message with a webhook', async () => {

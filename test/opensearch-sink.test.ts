@@ -237,7 +237,7 @@ describe('bulk indexing', () => {
 });
 
 describe('incidents index', () => {
-  it('writes one document per alert window and merges the analysis into it (upserts, stable id)', async () => {
+  it('writes one document per alert window and merges the analysis and the final count into it (upserts, stable id)', async () => {
     const client = new Client({ node: standIn.url, maxRetries: 0 });
     const writer = new IncidentIndexWriter(client, 'cali-incidents');
     const opened = Date.parse('2026-11-29T10:00:00Z');
@@ -250,14 +250,16 @@ describe('incidents index', () => {
       analyzer: 'llm', similarIncidents: [{ fingerprint: 'aa', service: 'payment-service', template: 't', seenAtMs: 1, similarity: 0.9 }],
       runbooks: [{ source: 'payments.md', heading: 'Declines', text: '...', similarity: 0.8 }], likelyCause: 'card processor down', confidence: 'medium',
     }, opened + 10_000);
+    await writer.recordCount('72f1f265cb4cc8d3', opened, { count: 9, lastSeenMs: opened + 60_000, pods: ['payment-1', 'payment-2'] });
     await client.close();
     const updates = standIn.requests.filter((r) => r.path.includes('/_update/'));
     const id = IncidentIndexWriter.idOf('72f1f265cb4cc8d3', opened);
-    expect(updates.map((r) => r.path)).toEqual([`/cali-incidents/_update/${id}`, `/cali-incidents/_update/${id}`]);
-    expect(updates.map((r) => (JSON.parse(r.body) as { doc_as_upsert: boolean }).doc_as_upsert)).toEqual([true, true]);
+    expect(updates.map((r) => r.path)).toEqual(Array.from({ length: 3 }, () => `/cali-incidents/_update/${id}`));
+    expect(updates.map((r) => (JSON.parse(r.body) as { doc_as_upsert: boolean }).doc_as_upsert)).toEqual([true, true, true]);
     expect(updates[0]!.query.get('retry_on_conflict')).toBe('3');
     expect(standIn.documents.get(`cali-incidents/${id}`)).toMatchObject({
-      '@timestamp': '2026-11-29T10:00:00.000Z', fingerprint: '72f1f265cb4cc8d3', count: 3, lastSeen: '2026-11-29T10:00:05.000Z',
+      '@timestamp': '2026-11-29T10:00:00.000Z', fingerprint: '72f1f265cb4cc8d3', count: 9, lastSeen: '2026-11-29T10:01:00.000Z', pods: ['payment-1', 'payment-2'],
+      firstSeen: '2026-11-29T10:00:00.000Z',
       analysis: { analyzer: 'llm', likelyCause: 'card processor down', similarFingerprints: ['aa'], runbooks: ['payments.md'], analyzedAt: '2026-11-29T10:00:10.000Z' },
     });
   });

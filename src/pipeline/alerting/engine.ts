@@ -26,7 +26,7 @@ import type { IncidentCandidate } from '../../workers/protocol.js';
 import { MAX_PODS_PER_CANDIDATE } from '../../workers/protocol.js';
 import type { IncidentAnalysis, IncidentAnalyzer } from '../rag/analysis.js';
 import type { IncidentSink } from '../record-pipeline.js';
-import type { IncidentRecord } from '../sinks/opensearch/incidents.js';
+import type { IncidentCount, IncidentRecord } from '../sinks/opensearch/incidents.js';
 import { snapshotOf, type AlertSnapshot, type WindowFacts } from './alert.js';
 import type { AlertStore, Occurrences, WindowRecord, WindowRef } from './alert-store.js';
 import type { AlertingSettings } from './config.js';
@@ -58,6 +58,8 @@ interface LocalWindow {
 export interface IncidentLog {
   recordIncident(incident: IncidentRecord): Promise<void>;
   recordAnalysis(fingerprint: string, windowOpenedAtMs: number, analysis: IncidentAnalysis): Promise<void>;
+  /** The window's final count once its digests are out (again if a late flush reopens its close). */
+  recordCount(fingerprint: string, windowOpenedAtMs: number, count: IncidentCount): Promise<void>;
 }
 
 export interface AlertingEngineOptions {
@@ -438,6 +440,10 @@ export class AlertingEngine implements IncidentSink, AlertingStatus {
       record = outcome.record;
     }
     this.updated.delete(key(record.ref));
+    const log = this.options.incidentLog;
+    if (log !== undefined && record.snapshot !== undefined) {
+      this.track(log.recordCount(record.ref.fingerprint, record.ref.openedAtMs, { count: record.count, lastSeenMs: record.lastSeenMs, pods: record.pods }));
+    }
     this.events.emit('window.closed', { fingerprint: record.ref.fingerprint, ruleId: record.ref.ruleId, count: record.count });
   }
 

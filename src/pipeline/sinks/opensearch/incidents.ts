@@ -1,7 +1,8 @@
 /**
  * The incidents index: one document per alert window (fingerprint + the time
  * the window opened), written when alerting sends the alert, with the RAG
- * analysis merged into it when that arrives. The id is derived from
+ * analysis merged into it when that arrives and the final count when the
+ * window closes. The id is derived from
  * (fingerprint, window start), so a retried call updates instead of adding.
  * Text arrives already redacted (alerting redacts before anything leaves).
  * Failures come back as a rejected promise with a SinkError: alerting
@@ -30,6 +31,12 @@ export interface IncidentRecord {
   readonly pods: readonly string[];
 }
 
+export interface IncidentCount {
+  readonly count: number;
+  readonly lastSeenMs: number;
+  readonly pods: readonly string[];
+}
+
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 export class IncidentIndexWriter {
@@ -49,6 +56,12 @@ export class IncidentIndexWriter {
       count: incident.count, firstSeen: iso(incident.firstSeenMs), lastSeen: iso(incident.lastSeenMs), pods: [...incident.pods],
     };
     await this.update(IncidentIndexWriter.idOf(incident.fingerprint, incident.windowOpenedAtMs), doc);
+  }
+
+  /** The window's count, last seen and pods once it closed (its digests are out). */
+  async recordCount(fingerprint: string, windowOpenedAtMs: number, count: IncidentCount): Promise<void> {
+    const doc = { '@timestamp': iso(windowOpenedAtMs), fingerprint, count: count.count, lastSeen: iso(count.lastSeenMs), pods: [...count.pods] };
+    await this.update(IncidentIndexWriter.idOf(fingerprint, windowOpenedAtMs), doc);
   }
 
   /** Merges the analysis into the incident's document (creating it if the alert's write has not landed yet). */
