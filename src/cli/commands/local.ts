@@ -172,6 +172,8 @@ async function runLocal(flags: LocalFlags): Promise<void> {
     }
     // Produce once every shard has a consumer, so the latency measured is the steady state's.
     await waitUntil(() => view.owners.size >= flags.shards, abort.signal, 30_000);
+    const producingFrom = performance.now();
+    let drainedAt = producingFrom;
     const producer = new KinesisProducer(client, { streamName: stack.env.CALI_STREAM_NAME });
     let stats: SimulationStats = { produced: 0, valid: 0, errors: 0, invalid: 0, elapsedMs: 0, storm: undefined };
     const line = (): string => {
@@ -195,6 +197,7 @@ async function runLocal(flags: LocalFlags): Promise<void> {
         onProgress: (s) => { stats = s; },
       });
       await waitUntil(() => view.processed >= stats.produced, abort.signal, 30_000);
+      drainedAt = performance.now();
     } finally {
       clearInterval(refresh);
     }
@@ -229,7 +232,8 @@ async function runLocal(flags: LocalFlags): Promise<void> {
         duplicates: reconciliation.duplicates,
         lost: reconciliation.lost,
         alerts: view.alerts,
-        throughputPerSecond: view.processed / elapsedSeconds,
+        // From the first record produced to the last one processed: start-up and reconciliation excluded.
+        throughputPerSecond: view.processed / Math.max((drainedAt - producingFrom) / 1000, 0.001),
         latencyMs: { p50: view.percentile(50), p99: view.percentile(99) },
       };
       await writeFile(flags.summary, `${JSON.stringify(summary, null, 2)}\n`);
