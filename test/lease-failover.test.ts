@@ -35,7 +35,7 @@ interface Logged { name: keyof LeaseEvents; leaseKey?: string; how?: string; rea
 function recorder(): { events: LeaseEventBus; log: Logged[] } {
   const events = new LeaseEventBus();
   const log: Logged[] = [];
-  for (const name of ['lease.taken', 'lease.lost', 'lease.released', 'lease.handed_over', 'checkpoint.written'] as const) {
+  for (const name of ['lease.taken', 'lease.lost', 'lease.released', 'lease.handed_over', 'lease.handoff_requested', 'checkpoint.written'] as const) {
     events.on(name, (payload: { leaseKey?: string; how?: string; reason?: string }) => log.push({ name, leaseKey: payload.leaseKey, how: payload.how, reason: payload.reason }));
   }
   return { events, log };
@@ -67,14 +67,14 @@ function ambiguousOnce(store: LeaseStore, operation: 'releaseLease' | 'updateChe
   }) as LeaseStore & { ambiguous: number };
 }
 
-function worker(workerId: string, store: LeaseStore, stream: FakeStream, ledger: ProcessingLedger, config: LeaseConfigInput) {
+function worker(workerId: string, store: LeaseStore, stream: FakeStream, ledger: ProcessingLedger, config: LeaseConfigInput, blockWhile?: () => boolean) {
   const { events, log } = recorder();
   const coordinator = new LeaseCoordinator({
     store,
     config: compileLeaseConfig({ shardSyncIntervalMs: 60_000, ...config, workerId }),
     events,
     syncer: stream.syncer(store),
-    processorFactory: ledger.processorFactory(workerId),
+    processorFactory: ledger.processorFactory(workerId, { blockWhile }),
     readerFactory: stream.readerFactory(),
     // The first scan at once: the tests start from a known table.
     random: () => 0,
@@ -186,6 +186,49 @@ describe('coordinator: stop and crash', () => {
     await waitFor('a and b hold all six', () => a.coordinator.heldShardIds().length + b.coordinator.heldShardIds().length === 6, 10_000);
     const takes = [...a.log, ...b.log].filter((e) => e.name === 'lease.taken' && cLeases.includes(e.leaseKey!));
     expect(takes.map((e) => e.how)).toEqual(['unowned', 'unowned']);
+    expect(ledger.overlaps()).toEqual([]);
+  }, 30_000);
+
+  it('a crashed worker\'s leases go to the workers that saw them expire, not to its replacement that joined after the crash', async () => {
+    const memory = new MemoryLeaseStore();
+    const stream = new FakeStream(12);
+    await stream.syncer(memory).sync();
+    const shards = [...stream.shards.keys()];
+    for (const [i, shardId] of shards.entries()) await memory.takeLease((await memory.getLease(shardId))!, ['v', 'a', 'b'][Math.floor(i / 4)]!);
+    const ledger = new ProcessingLedger();
+    const config: LeaseConfigInput = { failoverMs: 2_000, takeIntervalMs: 100 };
+    const faultyV = new FaultInjectingLeaseStore(memory, { seed: 4 });
+    // a and b are in long batches: a lease asked of them moves only once the batch is done, so they do not gain room that way.
+    let busy = false;
+    const a = worker('a', memory, stream, ledger, config, () => busy);
+    const b = worker('b', memory, stream, ledger, config, () => busy);
+    const v = worker('v', faultyV, stream, ledger, config);
+    await Promise.all([a, b, v].map((w) => w.coordinator.start()));
+    await waitFor('4, 4, 4', () => [v, a, b].every((w) => w.coordinator.heldShardIds().length === 4), 5_000);
+
+    // v crashes; its replacement n starts a while later (a process start), sees v's leases as fresh and asks for its share.
+    busy = true;
+    stream.append(3);
+    faultyV.setOutage(true);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const n = worker('n', memory, stream, ledger, config);
+    await n.coordinator.start();
+    const vLeases = shards.slice(0, 4);
+    try {
+      await waitFor('v\'s leases taken', async () => {
+        const table = await Promise.all(vLeases.map((key) => memory.getLease(key)));
+        return table.every((l) => l?.leaseOwner !== 'v') ? true : undefined;
+      }, 10_000);
+    } finally {
+      busy = false;
+    }
+    // Counting n, the fair share (4 of 12) would leave at least one for n, which sees it expire only a failover after its first scan.
+    const takes = [a, b, n].flatMap((w) => w.log.filter((e) => e.name === 'lease.taken' && vLeases.includes(e.leaseKey!)));
+    expect(takes.map((e) => e.how)).toEqual(['expired', 'expired', 'expired', 'expired']);
+    expect(n.log.filter((e) => e.name === 'lease.taken' && vLeases.includes(e.leaseKey!))).toEqual([]);
+    // n gets its share by planned handoffs afterwards.
+    await waitFor('n holds its share', () => n.coordinator.heldShardIds().length >= 3, 10_000);
+    expect(n.log.filter((e) => e.name === 'lease.taken').every((e) => e.how === 'handoff')).toBe(true);
     expect(ledger.overlaps()).toEqual([]);
   }, 30_000);
 

@@ -73,6 +73,8 @@ export class LeaseCoordinator {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly observations = new Map<string, Observation>();
+  /** When each worker named in the table (owner or pending owner) was first seen by us, for planBalance's canSeeExpiry. */
+  private readonly workersSeen = new Map<string, number>();
   private readonly running = new Map<string, Running>();
   /** Shards whose consumer is still winding down: not restarted until it has. */
   private readonly stopping = new Map<string, Promise<void>>();
@@ -227,6 +229,9 @@ export class LeaseCoordinator {
       }
     }
     for (const key of this.observations.keys()) if (!keys.has(key)) this.observations.delete(key);
+    const named = new Set(leases.flatMap((lease) => [lease.leaseOwner, lease.pendingOwner]).filter((worker) => worker !== undefined));
+    for (const worker of named) if (!this.workersSeen.has(worker)) this.workersSeen.set(worker, now);
+    for (const worker of this.workersSeen.keys()) if (!named.has(worker)) this.workersSeen.delete(worker);
   }
 
   private async takeCycle(): Promise<void> {
@@ -251,6 +256,7 @@ export class LeaseCoordinator {
         leases,
         workerId: me,
         isExpired: (lease) => this.isExpired(lease) && lease.leaseOwner !== me,
+        canSeeExpiry: (worker) => this.now() - (this.workersSeen.get(worker) ?? this.now()) >= this.config.failoverMs,
         maxLeasesPerWorker: this.config.maxLeasesPerWorker,
         maxHandoffRequests: this.config.maxHandoffRequestsPerCycle,
         random: this.random,
