@@ -198,9 +198,9 @@ export class LeaseCoordinator {
    * after the moment a lease we watch would expire if its counter stays where
    * it is. A crashed worker's leases are then taken failoverMs after we saw
    * their last counter, not up to a whole take interval later. Live owners
-   * move their counters every renewal, so their leases never bring a scan
-   * forward, and leases that already expired (and that we left to others)
-   * are not waited for again.
+   * move their counters every renewal (failover / 3), so with the defaults
+   * their leases do not bring a scan forward, and leases that already
+   * expired (and that we left to others) are not waited for again.
    */
   private nextScanAtMs(startedMs: number): number {
     const now = this.now();
