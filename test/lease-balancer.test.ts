@@ -74,6 +74,29 @@ describe('planBalance', () => {
     for (const n of asked.values()) expect(n).toBeLessThanOrEqual(2);
   });
 
+  it('takes a dead worker\'s expired leases beyond the share it would leave to a worker too new to see them expire', () => {
+    // dead's 3 expired; a has 3 (one asked for by the newcomer n), b has 2.
+    const leases = [
+      lease(0, 'dead'), lease(1, 'dead'), lease(2, 'dead'),
+      lease(3, 'a', { pendingOwner: 'n' }), lease(4, 'a'), lease(5, 'a'),
+      lease(6, 'b'), lease(7, 'b'),
+    ];
+    const input = { leases, isExpired: (l: Lease) => l.leaseOwner === 'dead', maxLeasesPerWorker: Infinity, maxHandoffRequests: 4 };
+    // Counting n, the share is 3: a and b would take one each and leave one to n, which sees it expire a failover later.
+    expect(planBalance({ ...input, workerId: 'a', random: seeded(5) }).take).toHaveLength(1);
+    const seeNew = (worker: string): boolean => worker !== 'n';
+    const a = planBalance({ ...input, workerId: 'a', canSeeExpiry: seeNew, random: seeded(5) });
+    const b = planBalance({ ...input, workerId: 'b', canSeeExpiry: seeNew, random: seeded(6) });
+    expect(a.take).toHaveLength(2);
+    expect(b.take).toHaveLength(2);
+    expect([...a.take, ...b.take].every((l) => l.leaseOwner === 'dead')).toBe(true);
+    expect(a.target).toMatchObject({ high: 3, workers: 3 });
+
+    // Unowned leases everyone sees at once: the share stays the fair one.
+    const unowned = leases.map((l) => (l.leaseOwner === 'dead' ? { ...l, leaseOwner: undefined } : l));
+    expect(planBalance({ ...input, leases: unowned, workerId: 'a', canSeeExpiry: seeNew, random: seeded(5) }).take).toHaveLength(1);
+  });
+
   it('counts pending handoffs for their future owner (no double asks)', () => {
     const leases = Array.from({ length: 4 }, (_, i) => lease(i, 'w1', i === 0 ? { pendingOwner: 'w2' } : {}));
     const plan = planBalance({ leases, workerId: 'w2', isExpired: () => false, maxLeasesPerWorker: Infinity, maxHandoffRequests: 4, random: seeded(4) });

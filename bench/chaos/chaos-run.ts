@@ -75,8 +75,12 @@ export interface ActionRecord {
   readonly target: string;
   /** sigkill: kill -> first batch of each of the victim's shards processed by another consumer. */
   readonly failoverMs?: readonly number[];
-  /** sigterm: lease released -> taken by another consumer, per shard. */
+  /** sigkill: kill -> each of those leases taken by another consumer (the part of failoverMs that is leasing). */
+  readonly failoverTakenMs?: readonly number[];
+  /** sigterm: lease released (or, if it was not, the victim's exit) -> taken by another consumer, per shard held at the signal. */
   readonly handoffGapMs?: readonly number[];
+  /** sigterm: leases held at the signal that the victim did not release (they wait for expiry). */
+  readonly unreleased?: number;
   /** sigterm: the exit code (0 = clean shutdown). */
   readonly exitCode?: number | null;
 }
@@ -320,26 +324,42 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           await victim.stop('SIGKILL');
           log(`SIGKILL ${victim.id} holding ${held.join(' ') || 'nothing'}`);
           startConsumer();
-          const record: { failoverMs?: number[] } = {};
+          const record: { failoverMs?: number[]; failoverTakenMs?: number[] } = {};
           actions.push(Object.assign(record, { action, atMs, target: victim.id }));
           followUps.push(waitUntil(() => {
+            const taken = consumers.filter((c) => c !== victim).flatMap((c) => c.events('lease.taken'));
+            const takenAt = held.map((leaseKey) => taken.find((t) => t.leaseKey === leaseKey && t.time >= killedAt)?.time);
             const resumed = held.map((leaseKey) => batches().find((b) => b.leaseKey === leaseKey && b.time >= killedAt && b.workerId !== victim.id)?.time);
-            return resumed.every((t) => t !== undefined) ? (resumed as number[]).map((t) => t - killedAt) : undefined;
-          }, options.failoverMs + 60_000).then((times) => { if (times) record.failoverMs = times; }));
+            if (!resumed.every((t) => t !== undefined) || !takenAt.every((t) => t !== undefined)) return undefined;
+            return { resumed: (resumed as number[]).map((t) => t - killedAt), taken: (takenAt as number[]).map((t) => t - killedAt) };
+          }, options.failoverMs + 60_000).then((times) => {
+            if (times) Object.assign(record, { failoverMs: times.resumed, failoverTakenMs: times.taken });
+          }));
           break;
         }
         case 'sigterm': {
           const victim = pick(live());
           if (victim === undefined) break;
+          const held = [...(await ownersNow())].filter(([, owner]) => owner === victim.id).map(([leaseKey]) => leaseKey);
           const exitCode = await victim.stop('SIGTERM');
-          const released = victim.events('lease.released').filter((e) => e.time >= atMs);
-          log(`SIGTERM ${victim.id}: exit ${exitCode}, released ${released.map((e) => e.leaseKey).join(' ') || 'nothing'}`);
+          const exitedAt = Date.now();
+          const released = new Map(victim.events('lease.released').filter((e) => e.time >= atMs).map((e) => [e.leaseKey!, e.time]));
+          // Every lease it held at the signal counts: one it did not release is measured from its exit (it then waits for expiry).
+          const unreleased = held.filter((leaseKey) => !released.has(leaseKey));
+          log(`SIGTERM ${victim.id}: exit ${exitCode}, released ${[...released.keys()].join(' ') || 'nothing'}${unreleased.length > 0 ? `, NOT released ${unreleased.join(' ')}` : ''}`);
           startConsumer();
-          const record: { handoffGapMs?: number[] } = {};
+          const record: { handoffGapMs?: number[]; unreleased?: number } = { unreleased: unreleased.length };
           actions.push(Object.assign(record, { action, atMs, target: victim.id, exitCode }));
-          followUps.push(waitUntil(() => {
+          followUps.push(waitUntil(async () => {
+            // A shard that ended meanwhile is finished, not handed over.
+            const open = await ownersNow();
+            const measured = [...new Set([...held, ...released.keys()])].filter((leaseKey) => open.has(leaseKey));
             const taken = consumers.filter((c) => c !== victim).flatMap((c) => c.events('lease.taken'));
-            const gaps = released.map((r) => taken.find((t) => t.leaseKey === r.leaseKey && t.time >= r.time)?.time).map((t, i) => (t === undefined ? undefined : t - released[i]!.time));
+            const gaps = measured.map((leaseKey) => {
+              const from = released.get(leaseKey) ?? exitedAt;
+              const at = taken.find((t) => t.leaseKey === leaseKey && t.time >= from)?.time;
+              return at === undefined ? undefined : at - from;
+            });
             return gaps.every((g) => g !== undefined) ? (gaps as number[]) : undefined;
           }, 60_000).then((gaps) => { if (gaps) record.handoffGapMs = gaps; }));
           break;

@@ -20,6 +20,7 @@ export function judgeChaos(report: ChaosReport): string[] {
     if (action.action === 'sigkill' && action.failoverMs === undefined) problems.push(`shards of ${action.target} not resumed after SIGKILL`);
     if (action.action === 'sigterm' && action.exitCode !== 0) problems.push(`${action.target} exited ${action.exitCode} on SIGTERM`);
     if (action.action === 'sigterm' && action.handoffGapMs === undefined) problems.push(`leases released by ${action.target} not taken over`);
+    if (action.action === 'sigterm' && (action.unreleased ?? 0) > 0) problems.push(`${action.target} kept ${action.unreleased} leases through SIGTERM instead of releasing them`);
   }
   return problems;
 }

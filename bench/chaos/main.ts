@@ -65,8 +65,8 @@ for (let run = 1; run <= Number(flags.runs); run++) {
     `| ${report.streamRecords} | ${report.lost} | ${report.duplicates} | ${report.deadLetterPositions} | ${report.produced.invalid} | ${report.threadKills} | ${report.workerCrashesRetried} | ${report.leaseFaultsInjected.throttles}/${report.leaseFaultsInjected.serverErrors}/${report.leaseFaultsInjected.ambiguous} | ${report.leasesLost} | ${report.shardsAtEnd} |`,
     '',
     `actions: ${report.actions.map((a) => `${a.action}(${a.target})`).join(', ')}`,
-    `failover (SIGKILL -> first batch elsewhere), ms: ${failovers.join(', ') || 'none'}; p99 ${report.failoverP99Ms ?? '-'} (failover setting ${report.options.failoverMs})`,
-    `SIGTERM handoff gaps (release -> taken), ms: ${gaps.join(', ') || 'none'}`,
+    `failover (SIGKILL -> first batch elsewhere), ms: ${failovers.join(', ') || 'none'}; p99 ${report.failoverP99Ms ?? '-'} (failover setting ${report.options.failoverMs}); of which SIGKILL -> lease taken: ${report.actions.flatMap((a) => a.failoverTakenMs ?? []).join(', ') || 'none'}`,
+    `SIGTERM handoff gaps (release -> taken; exit -> taken for a lease not released), ms: ${gaps.join(', ') || 'none'}; max ${report.handoffGapMaxMs ?? '-'}; leases not released: ${report.actions.reduce((n, a) => n + (a.unreleased ?? 0), 0)}`,
     `duplicates by shard: ${JSON.stringify(report.duplicatesByShard)}`,
     `alerts: ${report.alerts.alertedFingerprints} fingerprints alerted (WARN-rate ones included), ${report.alerts.expectedFingerprints - report.alerts.missing.length} of the ${report.alerts.expectedFingerprints} ERROR/FATAL ones, ${report.alerts.duplicated.length} twice; Slack answered ${report.alerts.slackRateLimited} x 429 and ${report.alerts.slackServerErrors} x 500 of ${report.alerts.slackRequests} requests`,
   ].join('\n'));

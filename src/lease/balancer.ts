@@ -9,6 +9,14 @@
  * most loaded workers for their excess above floor, never more, so a lease
  * moves at most once per join or leave and nobody steals back (no ping-pong).
  * A lease with a pending handoff already counts for its future owner.
+ *
+ * Expired leases are the exception to the fair share when a worker joined
+ * less than a failover ago (typically the replacement of the crashed one):
+ * it counts towards the share, but it cannot see those leases expire until a
+ * failover after its own first look at them, so leaving them to it would
+ * double the failover. For expired leases the share is computed over the
+ * workers that could see them expire (`canSeeExpiry`); the newcomer gets its
+ * share later by planned handoffs, which reprocess nothing.
  */
 import { isShardEnd, type Lease } from './lease.js';
 
@@ -16,6 +24,8 @@ export interface BalanceInput {
   readonly leases: readonly Lease[];
   readonly workerId: string;
   readonly isExpired: (lease: Lease) => boolean;
+  /** False for a worker that appeared too recently to judge expiry as we do; all can when unset. */
+  readonly canSeeExpiry?: (workerId: string) => boolean;
   readonly maxLeasesPerWorker: number;
   readonly maxHandoffRequests: number;
   /** For a fair, contention-spreading choice among equals; Math.random in production. */
@@ -67,9 +77,14 @@ export function planBalance(input: BalanceInput): BalancePlan {
   const mine = load.get(workerId)!.length;
   const target = { low, high, workers, leases: active.length };
 
-  if (mine < high && available.length > 0) {
-    return { take: shuffled(available, random).slice(0, high - mine), requestHandoff: [], target };
+  const canSeeExpiry = input.canSeeExpiry ?? (() => true);
+  const seers = [...load.keys()].filter((worker) => worker === workerId || canSeeExpiry(worker)).length;
+  const highForExpired = Math.min(cap, Math.ceil(active.length / seers));
+  const take: Lease[] = [];
+  for (const lease of shuffled(available, random)) {
+    if (mine + take.length < (lease.leaseOwner === undefined ? high : highForExpired)) take.push(lease);
   }
+  if (take.length > 0) return { take, requestHandoff: [], target };
 
   const others = [...load.entries()]
     .filter(([owner]) => owner !== workerId)

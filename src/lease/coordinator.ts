@@ -48,6 +48,10 @@ export interface CoordinatorStatus {
 
 /** About a minute of retries at start-up before a table that keeps failing is reported. */
 const START_ATTEMPTS = 15;
+/** A scan brought forward to an expiry runs this much after it, so that the lease has expired by then. */
+const EXPIRY_MARGIN_MS = 5;
+/** Scans brought forward by expiries never follow each other closer than this. */
+const MIN_SCAN_GAP_MS = 50;
 
 interface Observation {
   counter: number;
@@ -69,6 +73,8 @@ export class LeaseCoordinator {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly observations = new Map<string, Observation>();
+  /** When each worker named in the table (owner or pending owner) was first seen by us, for planBalance's canSeeExpiry. */
+  private readonly workersSeen = new Map<string, number>();
   private readonly running = new Map<string, Running>();
   /** Shards whose consumer is still winding down: not restarted until it has. */
   private readonly stopping = new Map<string, Promise<void>>();
@@ -104,7 +110,7 @@ export class LeaseCoordinator {
     await this.syncShards();
     const signal = this.stopController.signal;
     this.loops = [
-      this.every(() => this.config.takeIntervalMs, () => this.takeCycle(), signal, this.random() * this.config.takeIntervalMs),
+      this.every((startedMs) => this.nextScanAtMs(startedMs) - startedMs, () => this.takeCycle(), signal, this.random() * this.config.takeIntervalMs),
       this.every(() => this.config.renewIntervalMs, () => this.renewCycle(), signal, 0),
       this.every(() => this.nextSyncDelayMs(), () => this.syncShards(), signal, this.nextSyncDelayMs()),
     ];
@@ -124,6 +130,34 @@ export class LeaseCoordinator {
       if (!run.held.isLost) await run.held.release();
     }));
     this.running.clear();
+    await Promise.allSettled([...this.stopping.values()]);
+    await this.releaseLeftovers();
+  }
+
+  /**
+   * Leases the table still says are ours although nothing here runs them: one
+   * whose write looked failed (a take that timed out but happened, a release
+   * given up), or one given up at its hold deadline. While any stays ours, we
+   * still count as a live worker to the others, whose fair share then keeps
+   * them from taking what we did release until that lease expires. Nothing of
+   * ours processes any shard now, so each is released, conditional on the
+   * counter just read; a few retries, bounded by the hold deadline.
+   */
+  private async releaseLeftovers(): Promise<void> {
+    const until = this.now() + this.config.holdDeadlineMs;
+    for (let attempt = 0; this.now() < until; attempt++) {
+      try {
+        const { leases } = await this.deps.store.listLeases();
+        const ours = leases.filter((lease) => lease.leaseOwner === this.workerId);
+        if (ours.length === 0) return;
+        await Promise.all(ours.map(async (lease) => {
+          if (await this.deps.store.releaseLease(lease)) this.events.emit('lease.released', { leaseKey: lease.leaseKey });
+        }));
+      } catch (error) {
+        this.events.emit('take_cycle.failed', { error: errorText(error) });
+        await sleep(Math.min(this.config.takeIntervalMs, 50 * 2 ** attempt) * (0.5 + this.random() / 2));
+      }
+    }
   }
 
   /** What /status shows. */
@@ -150,13 +184,33 @@ export class LeaseCoordinator {
     return [...this.running.keys()];
   }
 
-  private async every(intervalMs: () => number, task: () => Promise<void>, signal: AbortSignal, firstDelayMs: number): Promise<void> {
+  private async every(intervalMs: (startedMs: number) => number, task: () => Promise<void>, signal: AbortSignal, firstDelayMs: number): Promise<void> {
     await sleep(firstDelayMs, signal);
     while (!signal.aborted) {
       const started = this.now();
       await task();
-      await sleep(Math.max(0, intervalMs() - (this.now() - started)), signal);
+      await sleep(Math.max(0, intervalMs(started) - (this.now() - started)), signal);
     }
+  }
+
+  /**
+   * The next scan: one take interval after this one started, or sooner, just
+   * after the moment a lease we watch would expire if its counter stays where
+   * it is. A crashed worker's leases are then taken failoverMs after we saw
+   * their last counter, not up to a whole take interval later. Live owners
+   * move their counters every renewal (failover / 3), so with the defaults
+   * their leases do not bring a scan forward, and leases that already
+   * expired (and that we left to others) are not waited for again.
+   */
+  private nextScanAtMs(startedMs: number): number {
+    const now = this.now();
+    let next = startedMs + this.config.takeIntervalMs;
+    for (const seen of this.observations.values()) {
+      if (seen.owner === undefined || seen.owner === this.workerId) continue;
+      const expiresAt = seen.sinceMs + this.config.failoverMs;
+      if (expiresAt > now && expiresAt + EXPIRY_MARGIN_MS < next) next = expiresAt + EXPIRY_MARGIN_MS;
+    }
+    return Math.max(next, startedMs + MIN_SCAN_GAP_MS);
   }
 
   private isExpired(lease: Lease): boolean {
@@ -175,6 +229,9 @@ export class LeaseCoordinator {
       }
     }
     for (const key of this.observations.keys()) if (!keys.has(key)) this.observations.delete(key);
+    const named = new Set(leases.flatMap((lease) => [lease.leaseOwner, lease.pendingOwner]).filter((worker) => worker !== undefined));
+    for (const worker of named) if (!this.workersSeen.has(worker)) this.workersSeen.set(worker, now);
+    for (const worker of this.workersSeen.keys()) if (!named.has(worker)) this.workersSeen.delete(worker);
   }
 
   private async takeCycle(): Promise<void> {
@@ -199,6 +256,7 @@ export class LeaseCoordinator {
         leases,
         workerId: me,
         isExpired: (lease) => this.isExpired(lease) && lease.leaseOwner !== me,
+        canSeeExpiry: (worker) => this.now() - (this.workersSeen.get(worker) ?? this.now()) >= this.config.failoverMs,
         maxLeasesPerWorker: this.config.maxLeasesPerWorker,
         maxHandoffRequests: this.config.maxHandoffRequestsPerCycle,
         random: this.random,

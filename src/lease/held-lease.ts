@@ -26,6 +26,29 @@ export class LeaseLostError extends Error {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const RETRY_BASE_MS = 25;
 
+/**
+ * What a failed condition meant, from the lease as stored now. A write that
+ * timed out may have happened (the ambiguous write); its retry then expects a
+ * counter that our own write already moved, and fails. So:
+ * - still ours with a moved counter: only our writes moved it (another
+ *   worker's take changes the owner, a handoff request leaves the counter
+ *   alone), so retry from the stored version;
+ * - exactly one increment past what we sent and in the state the write
+ *   intended (released, or owned by the transfer's recipient): that increment
+ *   was ours, since another worker's take and release would be two;
+ * - anything else: someone else wrote it, and the lease is lost.
+ */
+export function afterFailedCondition(
+  sent: Lease,
+  stored: Lease | undefined,
+  intended: ((lease: Lease) => boolean) | undefined,
+): 'retry' | 'done' | 'lost' {
+  if (stored === undefined || stored.leaseCounter === sent.leaseCounter) return 'lost';
+  if (intended !== undefined && stored.leaseCounter === sent.leaseCounter + 1 && intended(stored)) return 'done';
+  if (sent.leaseOwner !== undefined && stored.leaseOwner === sent.leaseOwner) return 'retry';
+  return 'lost';
+}
+
 export class HeldLease {
   private current: Lease;
   /** Monotonic time when the last successful write was SENT (the write happened no earlier). */
@@ -107,7 +130,7 @@ export class HeldLease {
 
   /** Gives the lease to the worker that asked for it. False if that failed (the lease then counts as lost). */
   async transferTo(newOwner: string): Promise<boolean> {
-    const moved = await this.write('transfer', (lease) => this.store.takeLease(lease, newOwner), 'condition_failed');
+    const moved = await this.write('transfer', (lease) => this.store.takeLease(lease, newOwner), 'condition_failed', (stored) => stored.leaseOwner === newOwner);
     if (!moved) return false;
     this.markLostQuietly();
     this.events.emit('lease.handed_over', { leaseKey: this.leaseKey, newOwner });
@@ -116,7 +139,7 @@ export class HeldLease {
 
   /** Lets the lease go so others take it at once. */
   async release(): Promise<void> {
-    const released = await this.write('release', (lease) => this.store.releaseLease(lease), 'condition_failed');
+    const released = await this.write('release', (lease) => this.store.releaseLease(lease), 'condition_failed', (stored) => stored.leaseOwner === undefined);
     if (!released) return;
     this.markLostQuietly();
     this.events.emit('lease.released', { leaseKey: this.leaseKey });
@@ -136,23 +159,43 @@ export class HeldLease {
   /**
    * Runs one conditional write in the lease's queue, retrying retriable store
    * errors with jittered backoff until the hold deadline. A failed condition
-   * means another worker wrote the lease: it is lost.
+   * is checked against the stored lease (see afterFailedCondition): only when
+   * another worker wrote it is the lease lost.
    */
-  private write(what: string, attempt: (lease: Lease) => Promise<Lease | undefined>, onCondition: LossReason): Promise<Lease | undefined> {
+  private write(
+    what: string,
+    attempt: (lease: Lease) => Promise<Lease | undefined>,
+    onCondition: LossReason,
+    intended?: (lease: Lease) => boolean,
+  ): Promise<Lease | undefined> {
     const run = async (): Promise<Lease | undefined> => {
       for (let retry = 0; ; retry++) {
         if (this.checkDeadline()) return undefined;
         const sentAt = this.now();
         try {
-          const result = await attempt(this.current);
+          const sent = this.current;
+          const result = await attempt(sent);
           if (this.isLost) return undefined;
-          if (!result) {
-            this.markLost(onCondition);
-            return undefined;
+          if (result) {
+            // A checkpoint that was not forward returns the lease unwritten: nothing renewed it.
+            if (result !== sent) this.confirmedAtMs = Math.max(this.confirmedAtMs, sentAt);
+            this.current = result;
+            return result;
           }
-          this.current = result;
-          this.confirmedAtMs = Math.max(this.confirmedAtMs, sentAt);
-          return result;
+          const stored = await this.store.getLease(this.leaseKey);
+          if (this.isLost) return undefined;
+          const verdict = afterFailedCondition(sent, stored, intended);
+          if (verdict === 'done') {
+            // An earlier attempt that looked failed made this write; the lease is no longer ours to renew.
+            this.current = stored!;
+            return stored;
+          }
+          if (verdict === 'retry') {
+            this.current = stored!;
+            continue;
+          }
+          this.markLost(onCondition);
+          return undefined;
         } catch (error) {
           if (what === 'renewal') this.events.emit('lease.renewal_failed', { leaseKey: this.leaseKey, error: errorText(error) });
           const retriable = !(error instanceof LeaseStoreError) || error.retriable;
