@@ -26,6 +26,7 @@ import {
   type InvalidRecord,
   type WorkerSettings,
 } from './protocol.js';
+import { decodeJsonLines } from './decode/text.js';
 import { epochMsOf } from './timestamp.js';
 import { validateLogRecord } from './validate-record.js';
 
@@ -93,7 +94,12 @@ export function decodeBatch(task: BatchTask, sink: BatchSink, options: ResolvedD
       }
     }
     sink.startRecord(i);
-    decodeRecordToSink(bytes.subarray(start, end), sink, options, i < asciiUntil ? runText.slice(start - runStart, end - runStart) : undefined);
+    if (i < asciiUntil && end > start && end - start <= options.maxPayloadBytes) {
+      // ASCII is neither a KPL aggregate nor gzip (each magic has a byte above 0x7f): text, without a view of its own.
+      decodeJsonLines(bytes, 0, sink, runText.slice(start - runStart, end - runStart), start, end);
+    } else {
+      decodeRecordToSink(bytes.subarray(start, end), sink, options, i < asciiUntil ? runText.slice(start - runStart, end - runStart) : undefined);
+    }
   }
 }
 

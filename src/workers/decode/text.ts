@@ -33,34 +33,37 @@ function hexByte(byte: number): string {
  * Decodes one unit of text (a record, an inflated gzip stream or a KPL
  * sub-record) whose sub-records are numbered from `base`. A unit that does
  * not start with `{` is not JSON lines at all (binary data, another format)
- * and fails as a whole, as one sub-record. `asciiText`: these bytes' text,
- * when the caller checked and decoded them (with their neighbours, in one
- * call each) and found them all ASCII.
+ * and fails as a whole, as one sub-record. The unit is `bytes[from, to)`
+ * (a batch passes its whole buffer rather than a view per record).
+ * `asciiText`: the unit's text, when the caller checked and decoded it (with
+ * its neighbours, in one call each) and found it all ASCII.
  */
-export function decodeJsonLines(bytes: Uint8Array, base: number, sink: DecodeSink, asciiText?: string): void {
-  const end = bytes.length;
-  let first = 0;
+export function decodeJsonLines(bytes: Uint8Array, base: number, sink: DecodeSink, asciiText?: string, from = 0, to = bytes.length): void {
+  const end = to;
+  let first = from;
   while (first < end && (isBlank(bytes[first]!) || bytes[first] === NEWLINE)) first++;
   if (first === end) {
-    sink.failure(base, 'empty_payload', end === 0 ? 'no data' : `only whitespace (${end} bytes)`);
+    sink.failure(base, 'empty_payload', end === from ? 'no data' : `only whitespace (${end - from} bytes)`);
     return;
   }
   if (bytes[first] !== OPEN_BRACE) {
-    sink.failure(base, 'not_json_object', `expected "{" at byte ${first}, found byte ${hexByte(bytes[first]!)}`);
+    sink.failure(base, 'not_json_object', `expected "{" at byte ${first - from}, found byte ${hexByte(bytes[first]!)}`);
     return;
   }
   // ASCII: one string, sliced per line (byte and character offsets are the
-  // same). Otherwise a Buffer view (no copy) for its memchr-based indexOf and
-  // its decoding of a byte range.
-  const text = asciiText ?? (isAscii(bytes) ? ascii.decode(bytes) : undefined);
+  // same, less `from`). Otherwise a Buffer view (no copy) for its memchr-based
+  // indexOf and its decoding of a byte range.
+  const unit = asciiText === undefined && (from !== 0 || to !== bytes.length) ? bytes.subarray(from, to) : bytes;
+  const text = asciiText ?? (isAscii(unit) ? ascii.decode(unit) : undefined);
   const buffer = text === undefined ? Buffer.from(bytes.buffer, bytes.byteOffset, end) : undefined;
-  const valid = buffer === undefined || isUtf8(bytes);
+  const valid = buffer === undefined || isUtf8(unit);
   let index = 0;
   let line = 0;
-  let start = 0;
+  let start = from;
   while (start < end) {
-    let stop = text === undefined ? buffer!.indexOf(NEWLINE, start) : text.indexOf('\n', start);
+    let stop = text === undefined ? buffer!.indexOf(NEWLINE, start) : text.indexOf('\n', start - from);
     if (stop === -1) stop = end;
+    else if (text !== undefined) stop += from;
     line++;
     first = start;
     while (first < stop && isBlank(bytes[first]!)) first++;
@@ -68,11 +71,11 @@ export function decodeJsonLines(bytes: Uint8Array, base: number, sink: DecodeSin
       if (bytes[first] !== OPEN_BRACE) {
         sink.failure(base + index, 'not_json_object', `line ${line}: expected "{", found byte ${hexByte(bytes[first]!)}`);
       } else if (text !== undefined) {
-        sink.text(base + index, start === 0 && stop === end ? text : text.slice(start, stop), bytes, start, stop);
+        sink.text(base + index, start === from && stop === end ? text : text.slice(start - from, stop - from), bytes, start, stop);
       } else if (valid || isUtf8(bytes.subarray(start, stop))) {
         sink.text(base + index, buffer!.toString('utf8', start, stop), bytes, start, stop);
       } else {
-        sink.failure(base + index, 'invalid_utf8', `line ${line} (bytes ${start}..${stop}) is not valid UTF-8`);
+        sink.failure(base + index, 'invalid_utf8', `line ${line} (bytes ${start - from}..${stop - from}) is not valid UTF-8`);
       }
       index++;
     }
