@@ -14,7 +14,7 @@
  */
 import { isAscii } from 'node:buffer';
 import type { LogRecord } from '../schema/log-record.js';
-import { decodeRecordToSink, resolveDecodeOptions, type DecodeFailureReason, type DecodeSink, type ResolvedDecodeOptions } from './decode/index.js';
+import { decodeAsciiRecordToSink, decodeRecordToSink, resolveDecodeOptions, type DecodeFailureReason, type DecodeSink, type ResolvedDecodeOptions } from './decode/index.js';
 import { levelClass, type Fingerprint, type Fingerprinter, type LevelClass } from './fingerprint/fingerprint.js';
 import {
   MAX_PODS_PER_CANDIDATE,
@@ -26,7 +26,6 @@ import {
   type InvalidRecord,
   type WorkerSettings,
 } from './protocol.js';
-import { decodeJsonLines } from './decode/text.js';
 import { epochMsOf } from './timestamp.js';
 import { validateLogRecord } from './validate-record.js';
 
@@ -94,12 +93,8 @@ export function decodeBatch(task: BatchTask, sink: BatchSink, options: ResolvedD
       }
     }
     sink.startRecord(i);
-    if (i < asciiUntil && end > start && end - start <= options.maxPayloadBytes) {
-      // ASCII is neither a KPL aggregate nor gzip (each magic has a byte above 0x7f): text, without a view of its own.
-      decodeJsonLines(bytes, 0, sink, runText.slice(start - runStart, end - runStart), start, end);
-    } else {
-      decodeRecordToSink(bytes.subarray(start, end), sink, options, i < asciiUntil ? runText.slice(start - runStart, end - runStart) : undefined);
-    }
+    if (i < asciiUntil) decodeAsciiRecordToSink(bytes, start, end, runText.slice(start - runStart, end - runStart), sink, options);
+    else decodeRecordToSink(bytes.subarray(start, end), sink, options);
   }
 }
 

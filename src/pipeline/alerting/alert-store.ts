@@ -362,25 +362,12 @@ export class AlertStore {
   }
 
   /** Windows not closed yet, of every replica: what a sweep looks at. */
-  async openWindows(): Promise<WindowRecord[]> {
-    const records: WindowRecord[] = [];
-    let start: Item | undefined;
-    for (let page = 0; page < SCAN_PAGE_LIMIT; page++) {
-      const out = await this.send<ScanCommandOutput>(new ScanCommand({
-        TableName: this.tableName,
-        FilterExpression: `begins_with(${ALERT_TABLE_KEY}, :win) AND (attribute_not_exists(closeState) OR closeState <> :closed)`,
-        ExpressionAttributeValues: { ':win': S('win#'), ':closed': S('closed') },
-        ConsistentRead: true,
-        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-      }));
-      for (const item of out.Items ?? []) {
-        const record = recordOf(item);
-        if (record !== undefined) records.push(record);
-      }
-      start = out.LastEvaluatedKey;
-      if (start === undefined) break;
-    }
-    return records;
+  openWindows(): Promise<WindowRecord[]> {
+    return this.scanWindows(
+      `begins_with(${ALERT_TABLE_KEY}, :win) AND (attribute_not_exists(closeState) OR closeState <> :closed)`,
+      { ':win': S('win#'), ':closed': S('closed') },
+      SCAN_PAGE_LIMIT,
+    );
   }
 
   /** Adds to a threshold bucket and returns its total (all replicas). */
@@ -392,23 +379,30 @@ export class AlertStore {
 
   /** The window items of a fingerprint, for tests and `/status`-style inspection. */
   async windowsOf(fingerprint: string): Promise<WindowRecord[]> {
-    const all: WindowRecord[] = [];
+    const all = await this.scanWindows(`begins_with(${ALERT_TABLE_KEY}, :prefix)`, { ':prefix': S(`win#${fingerprint}#`) });
+    return all.sort((a, b) => a.ref.windowId - b.ref.windowId);
+  }
+
+  /** The window items a consistent, filtered Scan finds, page after page (at most `maxPages`). */
+  private async scanWindows(filter: string, values: Item, maxPages = Number.POSITIVE_INFINITY): Promise<WindowRecord[]> {
+    const records: WindowRecord[] = [];
     let start: Item | undefined;
-    do {
+    for (let page = 0; page < maxPages; page++) {
       const out = await this.send<ScanCommandOutput>(new ScanCommand({
         TableName: this.tableName,
-        FilterExpression: `begins_with(${ALERT_TABLE_KEY}, :prefix)`,
-        ExpressionAttributeValues: { ':prefix': S(`win#${fingerprint}#`) },
+        FilterExpression: filter,
+        ExpressionAttributeValues: values,
         ConsistentRead: true,
         ...(start === undefined ? {} : { ExclusiveStartKey: start }),
       }));
       for (const item of out.Items ?? []) {
         const record = recordOf(item);
-        if (record !== undefined) all.push(record);
+        if (record !== undefined) records.push(record);
       }
       start = out.LastEvaluatedKey;
-    } while (start !== undefined);
-    return all.sort((a, b) => a.ref.windowId - b.ref.windowId);
+      if (start === undefined) break;
+    }
+    return records;
   }
 }
 

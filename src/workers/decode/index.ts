@@ -41,9 +41,9 @@ export { encodeKplAggregate, type KplRecordInput } from './kpl.js';
 export const SUB_RECORD_STRIDE = 1_000_000_000;
 
 /** Decodes a gzip or text unit; returns how many bytes gzip inflated, for the record's budget. */
-function decodeUnit(bytes: Uint8Array, base: number, sink: DecodeSink, maxDecodedBytes: number, asciiText?: string): number {
+function decodeUnit(bytes: Uint8Array, base: number, sink: DecodeSink, maxDecodedBytes: number): number {
   if (!isGzip(bytes)) {
-    decodeJsonLines(bytes, base, sink, asciiText);
+    decodeJsonLines(bytes, base, sink);
     return 0;
   }
   const inflated = gunzipBounded(bytes, maxDecodedBytes, base, sink);
@@ -52,23 +52,29 @@ function decodeUnit(bytes: Uint8Array, base: number, sink: DecodeSink, maxDecode
   return inflated.length;
 }
 
+/** Reports a record that is empty or over maxPayloadBytes; false if its size is fine. */
+function failedOnSize(length: number, sink: DecodeSink, options: DecodeOptions): boolean {
+  const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_DECODE_OPTIONS.maxPayloadBytes;
+  if (length === 0) {
+    sink.failure(0, 'empty_payload', 'the record has no data');
+  } else if (length > maxPayloadBytes) {
+    sink.failure(0, 'payload_too_large', `the record has ${length} bytes, over maxPayloadBytes (${maxPayloadBytes})`);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 /**
  * Decodes one Kinesis record's payload (a view into a larger buffer is fine)
  * into `sink`, in sub-sequence order. Pass options through
- * `resolveDecodeOptions` once; unset ones take the defaults. `asciiText`:
- * the payload's text, when the caller already found every byte of it to be
- * ASCII and decoded it (a batch does runs of records in one call each;
- * ASCII is never gzip or KPL).
+ * `resolveDecodeOptions` once; unset ones take the defaults.
  */
-export function decodeRecordToSink(payload: Uint8Array, sink: DecodeSink, options: DecodeOptions = DEFAULT_DECODE_OPTIONS, asciiText?: string): void {
-  const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_DECODE_OPTIONS.maxPayloadBytes;
+export function decodeRecordToSink(payload: Uint8Array, sink: DecodeSink, options: DecodeOptions = DEFAULT_DECODE_OPTIONS): void {
   let budget = options.maxDecodedBytes ?? DEFAULT_DECODE_OPTIONS.maxDecodedBytes;
-  if (payload.length === 0) {
-    sink.failure(0, 'empty_payload', 'the record has no data');
-  } else if (payload.length > maxPayloadBytes) {
-    sink.failure(0, 'payload_too_large', `the record has ${payload.length} bytes, over maxPayloadBytes (${maxPayloadBytes})`);
-  } else if (!isKplAggregate(payload)) {
-    decodeUnit(payload, 0, sink, budget, asciiText);
+  if (failedOnSize(payload.length, sink, options)) return;
+  if (!isKplAggregate(payload)) {
+    decodeUnit(payload, 0, sink, budget);
   } else {
     const aggregate = deaggregate(payload);
     if (!aggregate.ok) {
@@ -81,6 +87,17 @@ export function decodeRecordToSink(payload: Uint8Array, sink: DecodeSink, option
       budget -= decodeUnit(payload.subarray(data[i]!, data[i + 1]!), (i / 2) * SUB_RECORD_STRIDE, sink, budget);
     }
   }
+}
+
+/**
+ * Decodes a record at `bytes[from, to)` that the caller found to be all
+ * ASCII and decoded as `text` (a batch does runs of records in one call
+ * each): text lines at once, since the gzip and KPL magic bytes are not
+ * ASCII, and without a view of its own.
+ */
+export function decodeAsciiRecordToSink(bytes: Uint8Array, from: number, to: number, text: string, sink: DecodeSink, options: DecodeOptions = DEFAULT_DECODE_OPTIONS): void {
+  if (failedOnSize(to - from, sink, options)) return;
+  decodeJsonLines(bytes, 0, sink, text, from, to);
 }
 
 /** Collects into the caller's array: one small object per sub-record, for callers that want a list. */
