@@ -363,8 +363,13 @@ describe('throttle windows across replicas', () => {
     const faulty = createDynamoDbClient({ region: 'us-east-1', endpoint: dynamo.endpoint, credentials: CREDENTIALS });
     const throttles = injectDynamoDbFaults(faulty, { seed: 7, throttleRate: 0.2 });
     const conditions = injectAlertTableFaults(faulty, { seed: 3, conditionFailureRate: 0.4, ambiguousRate: 0.3 });
+    // A close (or claim) still running after claimTimeoutMs is taken over, and its digest can then repeat
+    // (at-least-once; docs/alerting.md). A throttled write retried by the SDK and the engine can take
+    // seconds on a busy machine, so the claim timeout here is above that: this test is about faults
+    // that a live replica survives, not about taking over a slow one (the takeover tests are).
+    const config: AlertingConfigInput = { ...FAST, throttle: { ...FAST.throttle, claimTimeoutMs: 5_000 } };
     try {
-      const replicas = [engine({ table, owner: 'f1', dynamoDb: faulty }), engine({ table, owner: 'f2' }), engine({ table, owner: 'f3', dynamoDb: faulty })];
+      const replicas = [engine({ table, owner: 'f1', dynamoDb: faulty, config }), engine({ table, owner: 'f2', config }), engine({ table, owner: 'f3', dynamoDb: faulty, config })];
       const fp = candidate().fingerprint;
       let total = 0;
       for (let round = 0; round < 6; round++) {
