@@ -194,6 +194,19 @@ describe('worker pool', () => {
     expect(results.map((r) => r.stats.records)).toEqual([50, 50, 50, 50]);
   });
 
+  it('loads the worker module with import(), never require(esm), so terminating a booting thread cannot abort the process', async () => {
+    const crashes: unknown[] = [];
+    const pool = new WorkerPool({
+      threads: 1, settings: SETTINGS, filename: fileURLToPath(new URL('./fixtures/workers/import-only-worker.mjs', import.meta.url)),
+      onWorkerCrash: (error) => crashes.push(error),
+    });
+    pools.push(pool);
+    const result = await pool.run('s', records(events(20, { seed: 3 })));
+    expect(crashes).toEqual([]);
+    expect(result.stats.records).toBe(20);
+    expect(result.invalid.filter((x) => x.code === 'worker_crash')).toEqual([]);
+  });
+
   it('retries a batch whose thread died, losing nothing', async () => {
     process.env.CALI_TEST_CRASH_ONCE_FILE = join(scratch, 'crashed-once');
     const crashes: number[] = [];

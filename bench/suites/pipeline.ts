@@ -35,7 +35,7 @@ import type { BenchCase, BenchSuite, CaseResult, RunOptions } from '../harness.j
 import type { ClonedBatch } from '../clone-worker.js';
 import type { StreamRecord } from '../../src/lease/record-processor.js';
 import { packBatch } from '../../src/pipeline/pack.js';
-import { WorkerPool } from '../../src/pipeline/worker-pool.js';
+import { WorkerPool, workerExecArgv } from '../../src/pipeline/worker-pool.js';
 import { LogSimulator, steppingClock } from '../../src/simulator/generator.js';
 import { resolveDecodeOptions } from '../../src/workers/decode/index.js';
 import { compileFingerprinter } from '../../src/workers/fingerprint/fingerprint.js';
@@ -84,6 +84,7 @@ function clonePool(threads: number): Pool {
   const workerData: WorkerData = { settings: SETTINGS, fingerprint: {} };
   const piscina = new Piscina({
     filename: fileURLToPath(new URL('../clone-worker.js', import.meta.url)),
+    execArgv: workerExecArgv(),
     minThreads: threads,
     maxThreads: threads,
     workerData,

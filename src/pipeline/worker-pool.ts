@@ -32,6 +32,18 @@ export interface WorkerPoolOptions {
   readonly onPoolReplaced?: () => void;
 }
 
+/**
+ * Worker threads load their module with import(), not require(). Piscina tries
+ * require() first, and Node 20's require() of an ES module aborts the whole
+ * process (an assertion in CreateRequiredModuleFacade) when the thread is
+ * terminated while loading, as when a pool is destroyed during start-up.
+ * Without require(esm) piscina's require() throws and it falls back to import().
+ */
+export function workerExecArgv(): string[] {
+  const requireModule = (process.features as { require_module?: boolean }).require_module === true;
+  return requireModule ? [...process.execArgv, '--no-experimental-require-module'] : [...process.execArgv];
+}
+
 /** The compiled worker beside this module; from source (vitest) the build's copy. */
 export function defaultWorkerFilename(): string {
   const here = fileURLToPath(import.meta.url);
@@ -112,6 +124,7 @@ export class WorkerPool {
     const workerData: WorkerData = { settings: options.settings, fingerprint: options.fingerprint ?? {}, crashes: this.crashes };
     const piscina = new Piscina({
       filename: options.filename ?? defaultWorkerFilename(),
+      execArgv: workerExecArgv(),
       minThreads: this.threads,
       maxThreads: this.threads,
       idleTimeout: options.idleTimeoutMs ?? 60_000,
