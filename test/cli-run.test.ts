@@ -11,6 +11,8 @@ describe('cali run configuration', () => {
   for (const [variable, value, message] of [
     ['CALI_FAILOVER_MS', 'soon', /^cali: CALI_FAILOVER_MS is "soon": set a whole number of milliseconds/],
     ['CALI_FAILOVER_MS', '200', /^cali: failoverMs \(CALI_FAILOVER_MS\) must be at least 1000 ms/],
+    ['CALI_TAKE_INTERVAL_MS', '50', /^cali: takeIntervalMs \(CALI_TAKE_INTERVAL_MS\) must be at least 100 ms, got 50/],
+    ['CALI_TAKE_INTERVAL_MS', 'often', /^cali: CALI_TAKE_INTERVAL_MS is "often": set a whole number of milliseconds, e.g. 500/],
     ['CALI_INITIAL_POSITION', 'BEGINNING', /^cali: CALI_INITIAL_POSITION is "BEGINNING": use TRIM_HORIZON, LATEST or AT_TIMESTAMP/],
     ['CALI_APP_NAME', 'a b', /^cali: CALI_APP_NAME is "a b": use 3-255 letters/],
     ['CALI_WORKER_ID', 'has space', /^cali: workerId \(CALI_WORKER_ID\) "has space" must be/],

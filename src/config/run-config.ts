@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { CaliError } from '../errors.js';
 import { compileArchiveSinkConfig, type ArchiveSinkConfig } from '../pipeline/sinks/archive/config.js';
 import { compileDlqSinkConfig, type DlqSinkConfig } from '../pipeline/sinks/dlq/config.js';
-import { compileLeaseConfig, DEFAULT_FAILOVER_MS, type InitialPosition, type LeaseConfig } from '../lease/config.js';
+import { compileLeaseConfig, DEFAULT_FAILOVER_MS, DEFAULT_TAKE_INTERVAL_MS, type InitialPosition, type LeaseConfig } from '../lease/config.js';
 import type { OpenSearchSinkConfig } from '../pipeline/sinks/opensearch/config.js';
 import { loadAlertingEnv, type AlertingEnvConfig } from './alerting-config.js';
 import { loadRagConfig, type RagConfig } from './rag-config.js';
@@ -76,9 +76,10 @@ export function loadRunConfig(env: Env): RunConfig {
   if (!APP_NAME.test(appName)) throw settingError('CALI_APP_NAME', `is "${appName}": use 3-255 letters, digits, "_", "." or "-" (it names the DynamoDB lease table)`);
   const workerId = env.CALI_WORKER_ID?.trim() || undefined;
   const failoverMs = parseMs(env, 'CALI_FAILOVER_MS', DEFAULT_FAILOVER_MS);
+  const takeIntervalMs = parseMs(env, 'CALI_TAKE_INTERVAL_MS', DEFAULT_TAKE_INTERVAL_MS);
   let lease: LeaseConfig;
   try {
-    lease = compileLeaseConfig({ workerId, failoverMs, initialPosition: parseInitialPosition(env.CALI_INITIAL_POSITION) });
+    lease = compileLeaseConfig({ workerId, failoverMs, takeIntervalMs, initialPosition: parseInitialPosition(env.CALI_INITIAL_POSITION) });
   } catch (error) {
     if (error instanceof CaliError) throw error;
     throw settingError('CALI_FAILOVER_MS', String(error));

@@ -17,7 +17,11 @@ export interface LeaseConfigInput {
   readonly failoverMs?: number;
   /** Heartbeat of held leases; default failover / 3, as KCL. */
   readonly renewIntervalMs?: number;
-  /** How often the table is scanned to take, balance and notice releases. */
+  /**
+   * How often the table is scanned to take, balance and notice releases; also
+   * how late a dead owner's last renewal may be seen, so it bounds failover at
+   * failoverMs plus this (plus the take). Default 500.
+   */
   readonly takeIntervalMs?: number;
   /** Most leases asked of other live workers in one cycle. */
   readonly maxHandoffRequestsPerCycle?: number;
@@ -46,6 +50,9 @@ export interface LeaseConfig {
 }
 
 export const DEFAULT_FAILOVER_MS = 10_000;
+export const DEFAULT_TAKE_INTERVAL_MS = 500;
+/** Below this a worker's scans alone would cost more than its shards' checkpoints. */
+const MIN_TAKE_INTERVAL_MS = 100;
 
 function positive(name: string, value: number, fix: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new CaliError('CALI_ERR_CONFIG', `${name} must be a positive number of milliseconds, got ${value}: ${fix}`);
@@ -63,6 +70,10 @@ export function compileLeaseConfig(input: LeaseConfigInput = {}): LeaseConfig {
   if (!/^[\x21-\x7e]{1,256}$/.test(workerId)) {
     throw new CaliError('CALI_ERR_CONFIG', `workerId (CALI_WORKER_ID) "${workerId}" must be 1-256 printable ASCII characters without spaces`);
   }
+  const takeIntervalMs = positive('takeIntervalMs (CALI_TAKE_INTERVAL_MS)', input.takeIntervalMs ?? DEFAULT_TAKE_INTERVAL_MS, `use e.g. ${DEFAULT_TAKE_INTERVAL_MS}`);
+  if (takeIntervalMs < MIN_TAKE_INTERVAL_MS) {
+    throw new CaliError('CALI_ERR_CONFIG', `takeIntervalMs (CALI_TAKE_INTERVAL_MS) must be at least ${MIN_TAKE_INTERVAL_MS} ms, got ${takeIntervalMs}: every scan reads the whole lease table`);
+  }
   const initialPosition = input.initialPosition ?? { type: 'TRIM_HORIZON' };
   if (initialPosition.type === 'AT_TIMESTAMP' && !Number.isFinite(initialPosition.timestampMs)) {
     throw new CaliError('CALI_ERR_CONFIG', 'AT_TIMESTAMP needs a valid timestamp');
@@ -71,7 +82,7 @@ export function compileLeaseConfig(input: LeaseConfigInput = {}): LeaseConfig {
     workerId,
     failoverMs,
     renewIntervalMs,
-    takeIntervalMs: positive('takeIntervalMs', input.takeIntervalMs ?? 1_000, 'use e.g. 1000'),
+    takeIntervalMs,
     maxHandoffRequestsPerCycle: Math.max(1, Math.floor(input.maxHandoffRequestsPerCycle ?? 4)),
     shardSyncIntervalMs: positive('shardSyncIntervalMs', input.shardSyncIntervalMs ?? 30_000, 'use e.g. 30000'),
     initialPosition: Object.freeze({ ...initialPosition }),
