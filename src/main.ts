@@ -177,7 +177,7 @@ export async function startConsumer(config: RunConfig, logger: Logger, options: 
     events: leaseEvents,
     syncer: new ShardSyncer(kinesis, streamName, leaseStore, config.lease.initialPosition, leaseEvents),
     processorFactory: (shardId) => pipeline.processorFor(shardId),
-    readerFactory: ({ shardId, from, atTimestampMs }) => new KinesisShardReader(kinesis, { streamName }, shardId, from, atTimestampMs),
+    readerFactory: ({ shardId, from, atTimestampMs }) => new KinesisShardReader(kinesis, { streamName, ...config.reader }, shardId, from, atTimestampMs),
   });
   const searchStatus = search === undefined ? [] : [{ name: search.name, required: config.opensearch?.gatesCheckpoint ?? false, health: () => search.health() }];
   const telemetry = new Telemetry({ workerId, coordinator, pool, pipeline, sinks: [archive, dlq, ...searchStatus] })

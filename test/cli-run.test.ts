@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { loadRunConfig } from '../src/config/run-config.js';
 import { cliEnv, runCli, startCli } from './support/cli.js';
 
 const base = {
@@ -13,6 +14,9 @@ describe('cali run configuration', () => {
     ['CALI_FAILOVER_MS', '200', /^cali: failoverMs \(CALI_FAILOVER_MS\) must be at least 1000 ms/],
     ['CALI_TAKE_INTERVAL_MS', '50', /^cali: takeIntervalMs \(CALI_TAKE_INTERVAL_MS\) must be at least 100 ms, got 50/],
     ['CALI_TAKE_INTERVAL_MS', 'often', /^cali: CALI_TAKE_INTERVAL_MS is "often": set a whole number of milliseconds, e.g. 500/],
+    ['CALI_MAX_RECORDS', '20000', /^cali: CALI_MAX_RECORDS is 20000: GetRecords returns at most 10000 records; set 1 to 10000/],
+    ['CALI_MAX_RECORDS', 'lots', /^cali: CALI_MAX_RECORDS is "lots": set a whole number of records, e.g. 10000/],
+    ['CALI_IDLE_TIME_MS', '50', /^cali: CALI_IDLE_TIME_MS is 50: Kinesis allows 5 reads per second per shard for all applications together; set at least 200/],
     ['CALI_INITIAL_POSITION', 'BEGINNING', /^cali: CALI_INITIAL_POSITION is "BEGINNING": use TRIM_HORIZON, LATEST or AT_TIMESTAMP/],
     ['CALI_APP_NAME', 'a b', /^cali: CALI_APP_NAME is "a b": use 3-255 letters/],
     ['CALI_WORKER_ID', 'has space', /^cali: workerId \(CALI_WORKER_ID\) "has space" must be/],
@@ -31,6 +35,20 @@ describe('cali run configuration', () => {
       expect(result.stderr).toMatch(message);
     });
   }
+});
+
+describe('cali run reader and lease settings', () => {
+  it('defaults to the most GetRecords returns, four reads a second when caught up, and lease scans every 500 ms', () => {
+    const config = loadRunConfig(base);
+    expect(config.reader).toEqual({ maxRecords: 10_000, idleMs: 250 });
+    expect(config.lease.takeIntervalMs).toBe(500);
+  });
+
+  it('takes CALI_MAX_RECORDS, CALI_IDLE_TIME_MS and CALI_TAKE_INTERVAL_MS from the environment', () => {
+    const config = loadRunConfig({ ...base, CALI_MAX_RECORDS: '1000', CALI_IDLE_TIME_MS: '1000', CALI_TAKE_INTERVAL_MS: '2000' });
+    expect(config.reader).toEqual({ maxRecords: 1_000, idleMs: 1_000 });
+    expect(config.lease.takeIntervalMs).toBe(2_000);
+  });
 });
 
 describe('cali run metrics port', () => {

@@ -21,6 +21,8 @@ export interface BurstOptions {
   /** Records in the first backlog; the burst is ten times as many. */
   readonly baseline: number;
   readonly seed: number;
+  /** The consumer's CALI_MAX_RECORDS (GetRecords limit, so the batch size); default the consumer's. */
+  readonly maxRecords?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -68,7 +70,8 @@ export async function runBurst(options: BurstOptions): Promise<BurstReport> {
   const drain = async (records: number, run: number): Promise<DrainSample> => {
     const target = processed + records;
     const child = spawn(process.execPath, ['--', cli, 'run'], {
-      env: { ...process.env, ...stack.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', CALI_STREAM_NAME: streamName, CALI_APP_NAME: 'burst-leases', CALI_WORKER_ID: `burst-${run}`, CALI_LOG_LEVEL: 'debug', CALI_WORKER_THREADS: '2', CALI_FAILOVER_MS: '3000', CALI_METRICS_PORT: '0' },
+      env: { ...process.env, ...stack.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', CALI_STREAM_NAME: streamName, CALI_APP_NAME: 'burst-leases', CALI_WORKER_ID: `burst-${run}`, CALI_LOG_LEVEL: 'debug', CALI_WORKER_THREADS: '2', CALI_FAILOVER_MS: '3000', CALI_METRICS_PORT: '0',
+        ...(options.maxRecords === undefined ? {} : { CALI_MAX_RECORDS: String(options.maxRecords) }) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));

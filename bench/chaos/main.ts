@@ -23,13 +23,18 @@ const program = new Command('chaos')
   .addOption(new Option('--rate <r>', 'records per second produced').default(String(DEFAULT_CHAOS_OPTIONS.rate)))
   .option('--json <file>', 'also write the reports as JSON')
   .option('--burst <records>', 'instead of chaos runs: drain a backlog of N, then of 10N records, and report the consumer\'s peak RSS for each')
+  .option('--max-records <n>', 'with --burst: the consumer\'s CALI_MAX_RECORDS (records per GetRecords, so per batch)')
   .parse();
 
-const flags = program.opts<{ runs: string; duration: string; shards: string; consumers: string; rate: string; json?: string; burst?: string }>();
+const flags = program.opts<{ runs: string; duration: string; shards: string; consumers: string; rate: string; json?: string; burst?: string; maxRecords?: string }>();
 const machine = machineInfo();
 console.log(`# CALI chaos ${machine.date}\n\nnode ${machine.node} | ${machine.os} ${machine.arch} | ${machine.cpu} x${machine.cores} | ${machine.memoryGiB} GiB\n`);
 if (flags.burst !== undefined) {
-  const report = await runBurst({ shards: Number(flags.shards), baseline: Number(flags.burst), seed: 1, log: (line) => console.log(`  ${line}`) });
+  const report = await runBurst({
+    shards: Number(flags.shards), baseline: Number(flags.burst), seed: 1,
+    ...(flags.maxRecords === undefined ? {} : { maxRecords: Number(flags.maxRecords) }),
+    log: (line) => console.log(`  ${line}`),
+  });
   console.log([
     '| backlog (records) | drain time (s) | records/s | peak RSS (MiB) | RSS samples |',
     '|---|---|---|---|---|',

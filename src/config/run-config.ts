@@ -11,6 +11,7 @@ import type { OpenSearchSinkConfig } from '../pipeline/sinks/opensearch/config.j
 import { loadAlertingEnv, type AlertingEnvConfig } from './alerting-config.js';
 import { loadRagConfig, type RagConfig } from './rag-config.js';
 import { loadKinesisStreamEnv, optionalUrl, requiredString, settingError, type Env, type KinesisStreamEnv } from './env.js';
+import { DEFAULT_IDLE_MS, DEFAULT_MAX_RECORDS } from '../pipeline/kinesis-shard-reader.js';
 import { loadMetricsServerConfig, loadOpenSearchConfig, type MetricsServerConfig } from './telemetry-env.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -27,6 +28,8 @@ export interface RunConfig {
   readonly dlq: DlqSinkConfig;
   /** Worker threads for validation and fingerprinting. */
   readonly workerThreads: number;
+  /** CALI_MAX_RECORDS / CALI_IDLE_TIME_MS: GetRecords' Limit and the pause between reads of a caught-up shard. */
+  readonly reader: { readonly maxRecords: number; readonly idleMs: number };
   /** CALI_METRICS_PORT / CALI_METRICS_HOST: /metrics, /healthz, /readyz, /status. */
   readonly metrics: MetricsServerConfig;
   /** OPENSEARCH_URL and CALI_OPENSEARCH_*; undefined: no search index. */
@@ -49,11 +52,11 @@ function parseInitialPosition(value: string | undefined): InitialPosition {
   throw settingError('CALI_INITIAL_POSITION', `is "${raw}": use TRIM_HORIZON, LATEST or AT_TIMESTAMP:<ISO-8601 time>`);
 }
 
-function parseMs(env: Env, variable: string, fallback: number): number {
+function parseWholeNumber(env: Env, variable: string, fallback: number, unit = 'milliseconds'): number {
   const raw = env[variable]?.trim();
   if (!raw) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw settingError(variable, `is "${raw}": set a whole number of milliseconds, e.g. ${fallback}`);
+  if (!Number.isInteger(value) || value <= 0) throw settingError(variable, `is "${raw}": set a whole number of ${unit}, e.g. ${fallback}`);
   return value;
 }
 
@@ -70,13 +73,24 @@ export function loadWorkerThreads(env: Env, fallback: number, fallbackDescriptio
   return threads;
 }
 
+/** Kinesis allows 5 GetRecords per second per shard, shared by every application reading it. */
+const MIN_IDLE_MS = 200;
+
+function loadReaderConfig(env: Env): RunConfig['reader'] {
+  const maxRecords = parseWholeNumber(env, 'CALI_MAX_RECORDS', DEFAULT_MAX_RECORDS, 'records');
+  if (maxRecords > DEFAULT_MAX_RECORDS) throw settingError('CALI_MAX_RECORDS', `is ${maxRecords}: GetRecords returns at most ${DEFAULT_MAX_RECORDS} records; set 1 to ${DEFAULT_MAX_RECORDS}`);
+  const idleMs = parseWholeNumber(env, 'CALI_IDLE_TIME_MS', DEFAULT_IDLE_MS);
+  if (idleMs < MIN_IDLE_MS) throw settingError('CALI_IDLE_TIME_MS', `is ${idleMs}: Kinesis allows 5 reads per second per shard for all applications together; set at least ${MIN_IDLE_MS}`);
+  return { maxRecords, idleMs };
+}
+
 export function loadRunConfig(env: Env): RunConfig {
   const stream = loadKinesisStreamEnv(env);
   const appName = env.CALI_APP_NAME?.trim() || 'cali';
   if (!APP_NAME.test(appName)) throw settingError('CALI_APP_NAME', `is "${appName}": use 3-255 letters, digits, "_", "." or "-" (it names the DynamoDB lease table)`);
   const workerId = env.CALI_WORKER_ID?.trim() || undefined;
-  const failoverMs = parseMs(env, 'CALI_FAILOVER_MS', DEFAULT_FAILOVER_MS);
-  const takeIntervalMs = parseMs(env, 'CALI_TAKE_INTERVAL_MS', DEFAULT_TAKE_INTERVAL_MS);
+  const failoverMs = parseWholeNumber(env, 'CALI_FAILOVER_MS', DEFAULT_FAILOVER_MS);
+  const takeIntervalMs = parseWholeNumber(env, 'CALI_TAKE_INTERVAL_MS', DEFAULT_TAKE_INTERVAL_MS);
   let lease: LeaseConfig;
   try {
     lease = compileLeaseConfig({ workerId, failoverMs, takeIntervalMs, initialPosition: parseInitialPosition(env.CALI_INITIAL_POSITION) });
@@ -91,6 +105,7 @@ export function loadRunConfig(env: Env): RunConfig {
   const workerThreads = loadWorkerThreads(env, availableParallelism(), 'the number of cores');
   return {
     logLevel, stream, appName, lease, workerThreads,
+    reader: loadReaderConfig(env),
     dynamoDbEndpoint: optionalUrl(env, 'AWS_ENDPOINT_URL_DYNAMODB'),
     s3Endpoint: optionalUrl(env, 'AWS_ENDPOINT_URL_S3'),
     archive: compileArchiveSinkConfig({ uri: archiveUri }),

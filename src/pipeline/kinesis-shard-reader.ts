@@ -16,6 +16,10 @@ import { isSentinel, type Checkpoint } from '../lease/lease.js';
 import type { ShardReader, ShardReadResult, StreamRecord } from '../lease/record-processor.js';
 import { sleep } from '../sleep.js';
 
+/** GetRecords' Limit: the most AWS allows. */
+export const DEFAULT_MAX_RECORDS = 10_000;
+export const DEFAULT_IDLE_MS = 250;
+
 export interface KinesisShardReaderOptions {
   readonly streamName: string;
   /** GetRecords Limit (AWS maximum 10,000). */
@@ -74,8 +78,8 @@ export class KinesisShardReader implements ShardReader {
     private readonly from: Checkpoint,
     private readonly atTimestampMs?: number,
   ) {
-    this.maxRecords = options.maxRecords ?? 10_000;
-    this.idleMs = options.idleMs ?? 250;
+    this.maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
+    this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     this.backoffBaseMs = options.backoffBaseMs ?? 200;
     this.backoffMaxMs = options.backoffMaxMs ?? 10_000;
   }

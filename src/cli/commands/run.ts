@@ -13,7 +13,9 @@ export function registerRun(program: Command): void {
     .addHelpText('after', `
 Environment: AWS_REGION, CALI_STREAM_NAME, CALI_APP_NAME (names the lease table,
 default "cali"), CALI_WORKER_ID (default host-pid), CALI_FAILOVER_MS (default
-10000), CALI_TAKE_INTERVAL_MS (lease table scans, default 500), CALI_INITIAL_POSITION (TRIM_HORIZON | LATEST | AT_TIMESTAMP:<ISO time>),
+10000), CALI_TAKE_INTERVAL_MS (lease table scans, default 500), CALI_MAX_RECORDS
+(GetRecords limit, default 10000), CALI_IDLE_TIME_MS (pause between reads of a
+caught-up shard, default 250), CALI_INITIAL_POSITION (TRIM_HORIZON | LATEST | AT_TIMESTAMP:<ISO time>),
 AWS_ENDPOINT_URL_KINESIS / AWS_ENDPOINT_URL_DYNAMODB for emulators, CALI_LOG_LEVEL
 (info; debug logs every batch). CALI_METRICS_PORT (9464; 0 picks a free port) and
 CALI_METRICS_HOST (0.0.0.0) for /metrics /healthz /readyz /status, OPENSEARCH_URL
