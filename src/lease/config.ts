@@ -51,7 +51,7 @@ export interface LeaseConfig {
 
 export const DEFAULT_FAILOVER_MS = 10_000;
 export const DEFAULT_TAKE_INTERVAL_MS = 500;
-/** Below this a worker's scans alone would cost more than its shards' checkpoints. */
+/** Every scan reads the whole table: more often than this costs reads and buys no faster failover worth having. */
 const MIN_TAKE_INTERVAL_MS = 100;
 
 function positive(name: string, value: number, fix: string): number {
