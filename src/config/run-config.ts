@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { CaliError } from '../errors.js';
 import { compileArchiveSinkConfig, type ArchiveSinkConfig } from '../pipeline/sinks/archive/config.js';
 import { compileDlqSinkConfig, type DlqSinkConfig } from '../pipeline/sinks/dlq/config.js';
-import { DEFAULT_IDLE_MS, DEFAULT_MAX_RECORDS } from '../pipeline/kinesis-shard-reader.js';
+import { DEFAULT_IDLE_MS, DEFAULT_MAX_RECORDS } from '../pipeline/reader-settings.js';
 import { compileLeaseConfig, DEFAULT_FAILOVER_MS, DEFAULT_TAKE_INTERVAL_MS, type InitialPosition, type LeaseConfig } from '../lease/config.js';
 import type { OpenSearchSinkConfig } from '../pipeline/sinks/opensearch/config.js';
 import { loadAlertingEnv, type AlertingEnvConfig } from './alerting-config.js';

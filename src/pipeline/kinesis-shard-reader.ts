@@ -15,20 +15,13 @@ import {
 import { isSentinel, type Checkpoint } from '../lease/lease.js';
 import type { ShardReader, ShardReadResult, StreamRecord } from '../lease/record-processor.js';
 import { sleep } from '../sleep.js';
-
-/** GetRecords' Limit: the most AWS allows. */
-export const DEFAULT_MAX_RECORDS = 10_000;
-export const DEFAULT_IDLE_MS = 250;
+import { DEFAULT_IDLE_MS, DEFAULT_MAX_RECORDS } from './reader-settings.js';
 
 export interface KinesisShardReaderOptions {
   readonly streamName: string;
   /** GetRecords Limit (AWS maximum 10,000). */
   readonly maxRecords?: number;
-  /**
-   * Pause between reads once the shard is caught up. AWS allows 5 GetRecords
-   * per second per shard, shared by every application reading it: 250 ms
-   * keeps one application at 4/s and the end-to-end latency low.
-   */
+  /** Pause between reads once the shard is caught up (DEFAULT_IDLE_MS says why 250 ms). */
   readonly idleMs?: number;
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
