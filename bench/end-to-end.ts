@@ -12,10 +12,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cliPath } from './cli-path.js';
 import type { RunOptions } from './harness.js';
-
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 export interface EndToEndRun {
   readonly name: string;
@@ -50,7 +48,7 @@ async function runLocal(plan: Plan, shards: number, consumers: number): Promise<
   const dir = await mkdtemp(join(tmpdir(), 'cali-bench-e2e-'));
   try {
     const summaryFile = join(dir, 'summary.json');
-    const args = [CLI, 'local', '--shards', String(shards), '--consumers', String(consumers), '--rate', String(plan.rate),
+    const args = [cliPath(), 'local', '--shards', String(shards), '--consumers', String(consumers), '--rate', String(plan.rate),
       '--duration', String(plan.durationSeconds), '--metrics-port', '0', '--summary', summaryFile];
     const stderr: string[] = [];
     const code = await new Promise<number | null>((resolve, reject) => {

@@ -14,7 +14,7 @@ import { startLocalStack } from '../../src/local/stack.js';
 import { LogSimulator } from '../../src/simulator/generator.js';
 import { KinesisProducer } from '../../src/simulator/producer.js';
 import { sleep } from '../../src/sleep.js';
-import { cliPath } from './chaos-run.js';
+import { cliPath } from '../cli-path.js';
 
 export interface BurstOptions {
   readonly shards: number;

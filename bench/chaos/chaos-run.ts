@@ -13,9 +13,7 @@
  * test/chaos.test.ts. It reports; the callers judge.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { ListShardsCommand, MergeShardsCommand, SplitShardCommand, DescribeStreamSummaryCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
 import { createKinesisClient, createS3Client } from '../../src/aws.js';
 import { DynamoDbLeaseStore } from '../../src/lease/dynamodb-lease-store.js';
@@ -30,6 +28,7 @@ import { KinesisProducer } from '../../src/simulator/producer.js';
 import { runSimulation, type SimulationStats } from '../../src/simulator/run.js';
 import { sleep } from '../../src/sleep.js';
 import { compileFingerprinter, levelClass } from '../../src/workers/fingerprint/fingerprint.js';
+import { cliPath } from '../cli-path.js';
 
 export type ChaosAction = 'sigkill' | 'sigterm' | 'thread_kill' | 'split' | 'merge';
 
@@ -134,14 +133,6 @@ interface LogLine {
   readonly time: number;
   readonly leaseKey?: string;
   readonly [key: string]: unknown;
-}
-
-/** The built CLI: dist/src/cli from dist/bench/chaos, or dist's copy when this runs from source (vitest). */
-export function cliPath(): string {
-  const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
-  const path = fileURLToPath(new URL(fromSource ? '../../dist/src/cli/main.js' : '../../src/cli/main.js', import.meta.url));
-  if (!existsSync(path)) throw new Error(`the built CLI ${path} is missing: run \`npm run build\` first`);
-  return path;
 }
 
 const KEPT_EVENTS = new Set(['batch.processed', 'lease.taken', 'lease.released', 'lease.lost', 'worker.crashed', 'chaos.thread_crash_armed', 'chaos.lease_faults']);
