@@ -240,6 +240,32 @@ describe('worker pool', () => {
     expect(after.archiveLines).toBe(5);
   }, 60_000);
 
+  it('charges a crash to the batch its thread was running, not to the batch waiting behind it on that thread', async () => {
+    const crashes: number[] = [];
+    // One thread holds both batches: the clean one waits behind the poisoned one each time the thread dies.
+    const pool = new WorkerPool({
+      threads: 1, settings: SETTINGS, filename: fileURLToPath(new URL('./fixtures/workers/crashing-worker.mjs', import.meta.url)),
+      onWorkerCrash: (_error, n) => crashes.push(n),
+    });
+    pools.push(pool);
+    const list = events(40, { seed: 5 });
+    const poisoned = records([...list.slice(0, 10).map((e) => e.data), encoder.encode('POISON'), ...list.slice(10, 20).map((e) => e.data)]);
+    const clean = records(list.slice(20));
+    const [fromPoisoned, fromClean] = await Promise.all([pool.run('s1', poisoned), pool.run('s2', clean)]);
+    expect(fromPoisoned.invalid).toEqual([expect.objectContaining({ recordIndex: 10, code: 'worker_crash' })]);
+    expect(fromClean.invalid).toEqual([]);
+    expect(fromClean.archiveLines).toBe(list.slice(20).filter((e) => e.kind === 'valid').length);
+    // Two crashes for the poisoned batch and for each half on the way to the poison record; none for the clean 20.
+    expect(crashes).toEqual([21, 21, 11, 11, 5, 5, 2, 2, 1, 1]);
+  }, 60_000);
+
+  it('rejects a batch still in flight when the pool is destroyed, instead of retrying it for ever', async () => {
+    const pool = new WorkerPool({ threads: 1, settings: SETTINGS });
+    const rejected = expect(pool.run('s', records(events(50, { seed: 9 })))).rejects.toThrow();
+    await pool.destroy();
+    await rejected;
+  });
+
   it('survives threads killed mid-batch, also while they boot, without a worker_crash dead letter', async () => {
     let replaced = 0;
     let crashes = 0;

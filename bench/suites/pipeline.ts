@@ -38,7 +38,7 @@ import type { BenchCase, BenchSuite, CaseResult, RunOptions } from '../harness.j
 import type { ClonedBatch } from '../clone-worker.js';
 import type { StreamRecord } from '../../src/lease/record-processor.js';
 import { packBatch } from '../../src/pipeline/pack.js';
-import { WorkerPool, workerExecArgv } from '../../src/pipeline/worker-pool.js';
+import { BATCHES_PER_THREAD, WorkerPool, workerExecArgv } from '../../src/pipeline/worker-pool.js';
 import { LogSimulator, steppingClock } from '../../src/simulator/generator.js';
 import { resolveDecodeOptions } from '../../src/workers/decode/index.js';
 import { compileFingerprinter } from '../../src/workers/fingerprint/fingerprint.js';
@@ -90,6 +90,8 @@ function clonePool(threads: number): Pool {
     execArgv: workerExecArgv(),
     minThreads: threads,
     maxThreads: threads,
+    // As WorkerPool does, so that the two differ in how a batch crosses, not in how it waits.
+    concurrentTasksPerWorker: BATCHES_PER_THREAD,
     workerData,
   });
   let crash: unknown;

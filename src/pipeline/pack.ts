@@ -10,8 +10,6 @@
 import type { StreamRecord } from '../lease/record-processor.js';
 import type { BatchTask } from '../workers/protocol.js';
 
-const encoder = new TextEncoder();
-
 export interface PackedBatch {
   readonly task: BatchTask;
   readonly transferList: ArrayBuffer[];
@@ -21,7 +19,7 @@ export interface PackedBatch {
 export function packedSize(records: readonly StreamRecord[]): number {
   let bytes = 0;
   for (const record of records) {
-    // Sequence numbers are ASCII digits: one byte per character.
+    // Kinesis sequence numbers are decimal digits: one byte per character.
     bytes += record.data.byteLength + record.sequenceNumber.length;
   }
   return headerSize(records.length) + bytes;
@@ -30,16 +28,6 @@ export function packedSize(records: readonly StreamRecord[]): number {
 /** Arrival times (8-byte aligned at the start), then offsets. */
 function headerSize(count: number): number {
   return 8 * count + 4 * 2 * (count + 1);
-}
-
-/** Writes `text` at `at`; returns the end. Byte by byte for ASCII (sequence numbers are digits), which beats a native call per record. */
-function putAscii(text: string, bytes: Uint8Array, at: number): number {
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code > 0x7f) return at - i + encoder.encodeInto(text, bytes.subarray(at - i)).written;
-    bytes[at + i] = code;
-  }
-  return at + text.length;
 }
 
 /**
@@ -53,6 +41,8 @@ export function packBatch(shardId: string, records: readonly StreamRecord[], reu
   const arrivalMs = new Float64Array(buffer, 0, count);
   const offsets = new Uint32Array(buffer, 8 * count, 2 * (count + 1));
   const bytes = new Uint8Array(buffer);
+  // A Buffer view for its latin1 write: one native call per sequence number, half the time of a charCodeAt loop.
+  const text = Buffer.from(buffer);
   let at = headerSize(count);
   for (let i = 0; i < count; i++) {
     const record = records[i]!;
@@ -64,7 +54,7 @@ export function packBatch(shardId: string, records: readonly StreamRecord[], reu
   offsets[count] = at;
   for (let i = 0; i < count; i++) {
     offsets[count + 1 + i] = at;
-    at = putAscii(records[i]!.sequenceNumber, bytes, at);
+    at += text.write(records[i]!.sequenceNumber, at, 'latin1');
   }
   offsets[2 * count + 1] = at;
   return { task: { shardId, count, buffer, offsets, arrivalMs }, transferList: [buffer] };

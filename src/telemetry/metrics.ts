@@ -43,13 +43,13 @@ export class CaliMetrics {
   readonly sinkHealthy = this.pulledGauge('cali_sink_healthy', '1 when the sink\'s recent writes succeed, 0 when it needs attention', ['sink'], (g) => {
     for (const sink of this.pulled.sinks?.() ?? []) g.set({ sink: sink.name }, sink.healthy ? 1 : 0);
   });
-  readonly workerCrashes = this.counter('cali_worker_crashes_total', 'Worker-thread crashes (the batch is retried, then bisected)');
+  readonly workerCrashes = this.counter('cali_worker_crashes_total', 'Worker-thread crashes, counted against the batch the thread was running (it is retried, then bisected)');
   readonly poolReplacements = this.counter('cali_worker_pool_replacements_total', 'Times the worker pool was rebuilt because piscina stopped replacing dead threads');
   readonly shardCancellations = this.counter('cali_shard_cancellations_total', 'Times in-flight batches of a shard were dropped because its lease was lost');
   readonly pipelineInFlight = this.pulledGauge('cali_pipeline_inflight_batches', 'Batches between the workers and the checkpoint', [], (g) => g.set(this.pulled.pipeline?.().batches ?? 0));
   readonly pipelineWaiting = this.pulledGauge('cali_pipeline_waiting_shards', 'Shards waiting for room in the pipeline (backpressure)', [], (g) => g.set(this.pulled.pipeline?.().waiting ?? 0));
   readonly poolUtilization = this.pulledGauge('cali_worker_pool_utilization', 'Share of worker-thread time busy since start (piscina), 0..1', [], (g) => g.set(this.pulled.pool?.().utilization ?? 0));
-  readonly poolQueue = this.pulledGauge('cali_worker_pool_queue_size', 'Batches queued for a worker thread', [], (g) => g.set(this.pulled.pool?.().queueSize ?? 0));
+  readonly poolQueue = this.pulledGauge('cali_worker_pool_queue_size', 'Batches waiting for a worker thread: in the pool queue or behind the batch a thread is running', [], (g) => g.set(this.pulled.pool?.().queueSize ?? 0));
   readonly poolThreads = this.pulledGauge('cali_worker_pool_threads', 'Worker threads in the pool', [], (g) => g.set(this.pulled.pool?.().threads ?? 0));
 
   // Leasing

@@ -37,6 +37,12 @@ export interface BatchTask {
    * enough for the batch; otherwise the worker allocates one.
    */
   readonly archiveBuffer?: ArrayBuffer | undefined;
+  /**
+   * One Int32 on a SharedArrayBuffer that the worker sets to 1 as it starts
+   * the batch. A thread holds more than one batch (see WorkerPool) and a
+   * thread that dies fails them all: only the one it had started crashed it.
+   */
+  readonly started?: Int32Array | undefined;
 }
 
 /** Why a record (or one of its sub-records) is not valid; the DLQ's reason codes. */

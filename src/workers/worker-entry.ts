@@ -22,6 +22,7 @@ const processBatch = compileBatchProcessor(data.settings, compileFingerprinter(d
 const crashes = data.crashes === undefined ? undefined : new Int32Array(data.crashes);
 
 export default function runBatch(task: BatchTask): BatchResult {
+  if (task.started !== undefined) Atomics.store(task.started, 0, 1);
   const processed = processBatch(task);
   // The batch's work is done and its result not yet returned: the thread dies mid-batch.
   if (crashes !== undefined && Atomics.load(crashes, 0) > 0 && Atomics.sub(crashes, 0, 1) > 0) process.exit(1);
