@@ -20,6 +20,8 @@ import {
   type DecodedSubRecord,
 } from '../src/workers/decode/index.js';
 import { deaggregate, type KplRecordInput } from '../src/workers/decode/kpl.js';
+import { packBatch } from '../src/pipeline/pack.js';
+import { decodeBatch } from '../src/workers/process-batch.js';
 
 const encoder = new TextEncoder();
 const utf8 = (text: string): Uint8Array => encoder.encode(text);
@@ -349,6 +351,34 @@ describe('API', () => {
     const out: DecodedSubRecord[] = [{ subSequenceNumber: -1, text: 'kept' }];
     decodeRecord(payload, out);
     expect(out.map((s) => `${s.subSequenceNumber} ${s.failure === undefined ? s.text : s.failure}`)).toEqual(['-1 kept', ...calls]);
+  });
+
+  it('decodeBatch (runs of ASCII records, one newline search per run) gives what decoding each record alone gives', () => {
+    const options = resolveDecodeOptions({ maxPayloadBytes: 64 });
+    const asciiOneLine = [
+      '{"a":1}', '  {"a":2}', '{"a":3}  ', '{"too":"long for maxPayloadBytes, starting with a brace as a record does"}', '', '   ',
+      'plain text', '{"a":4', '{"a":7}\r', '\t{"a":8}', '}{',
+    ];
+    const kinds = [...asciiOneLine, '{"a":5}\n{"a":6}', '{"a":10}\n', 'Grüße {"a":9}', '{"a":"ünïcode"}'];
+    // Runs of 32: all ASCII without a newline (the shortcut), then mixed ones; each kind at several positions; a short run last.
+    const run = (list: readonly string[], shift: number): string[] => Array.from({ length: 32 }, (_, i) => list[(i * 5 + shift) % list.length]!);
+    const payloads = [...run(asciiOneLine, 0), ...run(kinds, 1), ...run(asciiOneLine, 3), ...run(kinds, 2).slice(0, 5)];
+    const batch = payloads.map((text, i) => ({ data: utf8(text), sequenceNumber: String(1000 + i), partitionKey: 'p', approximateArrivalMs: undefined }));
+    const fromBatch: string[][] = payloads.map(() => []);
+    let current = -1;
+    decodeBatch(packBatch('s', batch).task, {
+      startRecord: (index) => (current = index),
+      text: (n, text) => fromBatch[current]!.push(`${n} ${text}`),
+      failure: (n, reason) => fromBatch[current]!.push(`${n} ${reason}`),
+    }, options);
+    const alone = payloads.map((text) => {
+      const out: DecodedSubRecord[] = [];
+      decodeRecord(utf8(text), out, options);
+      return out.map((s) => `${s.subSequenceNumber} ${s.failure === undefined ? s.text : s.failure}`);
+    });
+    expect(fromBatch).toEqual(alone);
+    const failures = alone.flat().map((line) => line.slice(line.indexOf(' ') + 1)).filter((rest) => !rest.includes('{'));
+    expect(new Set(failures)).toEqual(new Set(['payload_too_large', 'empty_payload', 'not_json_object']));
   });
 
   it('resolveDecodeOptions applies defaults and rejects limits that would break the sub-sequence scheme', () => {

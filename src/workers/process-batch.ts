@@ -77,10 +77,11 @@ export function decodeBatch(task: BatchTask, sink: BatchSink, options: ResolvedD
   // A Buffer view for its latin1 decoding only: its subarray is slower than a Uint8Array's.
   const buffer = Buffer.from(task.buffer);
   const { offsets, count } = task;
-  // Records below `asciiUntil` are ASCII, and `runText` is their text from byte `runStart` on.
+  // Records below `asciiUntil` are ASCII, and `runText` is their text from byte `runStart` on; `runSingleLine`: it has no newline.
   let asciiUntil = 0;
   let runText = '';
   let runStart = 0;
+  let runSingleLine = false;
   for (let i = 0; i < count; i++) {
     const start = offsets[i]!;
     const end = offsets[i + 1]!;
@@ -90,10 +91,11 @@ export function decodeBatch(task: BatchTask, sink: BatchSink, options: ResolvedD
       if (asciiUntil > i) {
         runText = buffer.toString('latin1', start, offsets[last]!);
         runStart = start;
+        runSingleLine = !runText.includes('\n');
       }
     }
     sink.startRecord(i);
-    if (i < asciiUntil) decodeAsciiRecordToSink(bytes, start, end, runText.slice(start - runStart, end - runStart), sink, options);
+    if (i < asciiUntil) decodeAsciiRecordToSink(bytes, start, end, runText.slice(start - runStart, end - runStart), sink, options, runSingleLine);
     else decodeRecordToSink(bytes.subarray(start, end), sink, options);
   }
 }

@@ -31,7 +31,7 @@ import { gunzipBounded, isGzip } from './gzip.js';
 import { deaggregate, isKplAggregate } from './kpl.js';
 import { DEFAULT_DECODE_OPTIONS, type DecodeOptions } from './options.js';
 import type { DecodeFailureReason, DecodeSink, DecodedSubRecord } from './sink.js';
-import { decodeJsonLines } from './text.js';
+import { OPEN_BRACE, decodeJsonLines } from './text.js';
 
 export { DECODE_FAILURE_REASONS, type DecodeFailure, type DecodeFailureReason, type DecodeSink, type DecodedSubRecord, type DecodedText } from './sink.js';
 export { DEFAULT_DECODE_OPTIONS, resolveDecodeOptions, type DecodeOptions, type ResolvedDecodeOptions } from './options.js';
@@ -93,9 +93,16 @@ export function decodeRecordToSink(payload: Uint8Array, sink: DecodeSink, option
  * Decodes a record at `bytes[from, to)` that the caller found to be all
  * ASCII and decoded as `text` (a batch does runs of records in one call
  * each): text lines at once, since the gzip and KPL magic bytes are not
- * ASCII, and without a view of its own.
+ * ASCII, and without a view of its own. `singleLine`: the caller found no
+ * newline in it (one search per run of records); a record that starts with
+ * `{` is then sub-record 0 as it is, which is what decodeJsonLines would
+ * make of it, without its search for lines.
  */
-export function decodeAsciiRecordToSink(bytes: Uint8Array, from: number, to: number, text: string, sink: DecodeSink, options: DecodeOptions = DEFAULT_DECODE_OPTIONS): void {
+export function decodeAsciiRecordToSink(bytes: Uint8Array, from: number, to: number, text: string, sink: DecodeSink, options: DecodeOptions = DEFAULT_DECODE_OPTIONS, singleLine = false): void {
+  if (singleLine && to > from && bytes[from] === OPEN_BRACE && to - from <= (options.maxPayloadBytes ?? DEFAULT_DECODE_OPTIONS.maxPayloadBytes)) {
+    sink.text(0, text, bytes, from, to);
+    return;
+  }
   if (failedOnSize(to - from, sink, options)) return;
   decodeJsonLines(bytes, 0, sink, text, from, to);
 }

@@ -17,7 +17,7 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import type { DecodeSink } from './sink.js';
 
 const NEWLINE = 0x0a;
-const OPEN_BRACE = 0x7b;
+export const OPEN_BRACE = 0x7b;
 const ascii = new TextDecoder();
 
 /** JSON whitespace other than the newline that separates records. */
