@@ -99,12 +99,9 @@ export function decodeRecordToSink(payload: Uint8Array, sink: DecodeSink, option
  * make of it, without its search for lines.
  */
 export function decodeAsciiRecordToSink(bytes: Uint8Array, from: number, to: number, text: string, sink: DecodeSink, options: DecodeOptions = DEFAULT_DECODE_OPTIONS, singleLine = false): void {
-  if (singleLine && to > from && bytes[from] === OPEN_BRACE && to - from <= (options.maxPayloadBytes ?? DEFAULT_DECODE_OPTIONS.maxPayloadBytes)) {
-    sink.text(0, text, bytes, from, to);
-    return;
-  }
   if (failedOnSize(to - from, sink, options)) return;
-  decodeJsonLines(bytes, 0, sink, text, from, to);
+  if (singleLine && bytes[from] === OPEN_BRACE) sink.text(0, text, bytes, from, to);
+  else decodeJsonLines(bytes, 0, sink, text, from, to);
 }
 
 /** Collects into the caller's array: one small object per sub-record, for callers that want a list. */
